@@ -1,0 +1,20 @@
+import { HttpApi, OpenApi } from "@effect/platform"
+import { AgentsApi } from "./Agents/Api.js"
+import { BugsApi } from "./Bugs/Api.js"
+import { ServiceUnavailable } from "./Domain/Errors.js"
+import { HealthApi } from "./Health/Api.js"
+import { envelopeOpenApi } from "./Http/Envelope.js"
+import { UsersApi } from "./Users/Api.js"
+import { VillagesApi } from "./Villages/Api.js"
+
+/** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
+export class Api extends HttpApi.make("bugbots")
+  .add(HealthApi)
+  .add(UsersApi)
+  .add(VillagesApi)
+  .add(AgentsApi)
+  .add(BugsApi)
+  .addError(ServiceUnavailable)
+  .annotate(OpenApi.Title, "bugbots")
+  .annotate(OpenApi.Version, "0.1.0")
+  .annotate(OpenApi.Transform, envelopeOpenApi) {}

@@ -1,0 +1,102 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Redacted, Schema } from "effect"
+import { createHash, randomBytes } from "node:crypto"
+import { AgentState } from "../Domain/Agent.js"
+import { Unauthenticated } from "../Domain/Errors.js"
+import { AgentId, TokenId, UserId, VillageId } from "../Domain/Ids.js"
+import { VillageRole } from "../Domain/User.js"
+import { withDb } from "../Sql/Retry.js"
+import type { Principal } from "./Principal.js"
+
+const hash = (token: string) => createHash("sha256").update(token).digest()
+const newToken = () => `bb_${randomBytes(32).toString("base64url")}`
+
+const TokenRow = Schema.Struct({
+  user_id: Schema.NullOr(UserId),
+  agent_id: Schema.NullOr(AgentId),
+  login: Schema.NullOr(Schema.String),
+  is_superuser: Schema.NullOr(Schema.Boolean),
+  memberships: Schema.Array(Schema.Struct({ village_id: VillageId, role: VillageRole })),
+  agent_name: Schema.NullOr(Schema.String),
+  agent_village_id: Schema.NullOr(VillageId),
+  agent_state: Schema.NullOr(AgentState)
+})
+const decodeTokenRow = Schema.decodeUnknown(TokenRow)
+
+export class IssuedToken extends Schema.Class<IssuedToken>("IssuedToken")({
+  id: TokenId,
+  token: Schema.String.annotations({ description: "The bearer token. Shown once: only its hash is stored." })
+}) {}
+
+/** Bearer tokens: opaque random strings, of which only the SHA-256 is stored. */
+export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const authenticate = Effect.fn("Auth.authenticate")(function* (token: string) {
+      const unauthenticated = new Unauthenticated({ message: "missing, unknown or revoked bearer token" })
+      if (token.length === 0) return yield* Effect.fail(unauthenticated)
+      const rows = yield* sql`
+        select t.user_id, t.agent_id, u.login, u.is_superuser,
+          coalesce((select json_agg(json_build_object('village_id', va.village_id, 'role', va.role))
+                    from village_access va where va.user_id = u.id), '[]'::json) as memberships,
+          a.name as agent_name, a.village_id as agent_village_id, a.state as agent_state
+        from api_tokens t
+        left join users u on u.id = t.user_id
+        left join agents a on a.id = t.agent_id
+        where t.token_hash = ${hash(token)} and t.revoked_at is null`.pipe(withDb)
+      if (rows.length === 0) return yield* Effect.fail(unauthenticated)
+      const row = yield* decodeTokenRow(rows[0]).pipe(Effect.orDie)
+      if (row.agent_id !== null) {
+        return {
+          type: "agent",
+          id: row.agent_id,
+          name: row.agent_name!,
+          village_id: row.agent_village_id!,
+          state: row.agent_state!
+        } satisfies Principal as Principal
+      }
+      return {
+        type: "user",
+        id: row.user_id!,
+        login: row.login!,
+        is_superuser: row.is_superuser!,
+        roles: new Map(row.memberships.map((m) => [m.village_id, m.role]))
+      } satisfies Principal as Principal
+    })
+
+    const issue = Effect.fn("Auth.issue")(function* (
+      owner: { readonly user_id: UserId } | { readonly agent_id: AgentId },
+      name: string
+    ) {
+      const token = newToken()
+      const userId = "user_id" in owner ? owner.user_id : null
+      const agentId = "agent_id" in owner ? owner.agent_id : null
+      const [row] = yield* sql<{ id: string }>`
+        insert into api_tokens (token_hash, name, user_id, agent_id)
+        values (${hash(token)}, ${name}, ${userId}, ${agentId})
+        returning id`.pipe(withDb)
+      return new IssuedToken({ id: TokenId.make(row.id), token })
+    })
+
+    /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
+    const bootstrap = Effect.fn("Auth.bootstrap")(function* (token: Option.Option<Redacted.Redacted>) {
+      if (Option.isNone(token)) return
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const [admin] = yield* sql<{ id: string }>`
+            insert into users (login, is_superuser) values ('admin', true)
+            on conflict (login) do update set is_superuser = true
+            returning id`
+          yield* sql`
+            insert into api_tokens (token_hash, name, user_id)
+            values (${hash(Redacted.value(token.value))}, 'bootstrap', ${admin.id})
+            on conflict (token_hash) do update set user_id = excluded.user_id, agent_id = null, revoked_at = null`
+        })
+      ).pipe(withDb)
+      yield* Effect.logInfo("bootstrap superuser admin ensured")
+    })
+
+    return { authenticate, issue, bootstrap } as const
+  })
+}) {}

@@ -1,0 +1,49 @@
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+/**
+ * Errors every resource shares. Each domain error is a `Schema.TaggedError` carrying its HTTP
+ * status; the wire envelope `{"error": {code, message, request_id, details}}` is built from the tag
+ * (`VersionConflict` → `VERSION_CONFLICT`) by `Http/ErrorEnvelope.ts`.
+ */
+export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()(
+  "Unauthenticated",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401 })
+) {}
+
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
+) {}
+
+export class NotFound extends Schema.TaggedError<NotFound>()(
+  "NotFound",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {
+  static of(what: string, id: string) {
+    return new NotFound({ message: `${what} ${id} not found` })
+  }
+}
+
+/** A uniqueness rule of the data was hit (a login, a repo name, an agent name already taken). */
+export class Conflict extends Schema.TaggedError<Conflict>()(
+  "Conflict",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()(
+  "ValidationFailed",
+  { message: Schema.String, details: Schema.optional(Schema.Unknown) },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/** The database is out of reach after the retries of `Sql/Retry.ts`. */
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
+  "ServiceUnavailable",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}

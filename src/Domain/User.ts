@@ -1,0 +1,23 @@
+import { Model } from "@effect/sql"
+import { Schema } from "effect"
+import { UpstreamId, withDefaultOnCreate } from "./Fields.js"
+import { UserId, VillageId } from "./Ids.js"
+
+export class User extends Model.Class<User>("User")({
+  id: Model.Generated(UserId),
+  login: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  github_id: UpstreamId,
+  email: withDefaultOnCreate(Schema.NullOr(Schema.String), () => null),
+  is_superuser: withDefaultOnCreate(Schema.Boolean, () => false),
+  created_at: Model.DateTimeInsertFromDate,
+  updated_at: Model.DateTimeUpdateFromDate
+}) {}
+
+export const VillageRole = Schema.Literal("admin", "maintainer", "triager", "operator")
+export type VillageRole = typeof VillageRole.Type
+
+export class Membership extends Schema.Class<Membership>("Membership")({
+  village_id: VillageId,
+  user_id: UserId,
+  role: VillageRole
+}) {}

@@ -1,0 +1,32 @@
+import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
+import { BunHttpServer } from "@effect/platform-bun"
+import { Effect, Layer } from "effect"
+import { AgentsHttp } from "./Agents/Http.js"
+import { Api } from "./Api.js"
+import { AuthenticationLive } from "./Auth/Middleware.js"
+import { BugsHttp } from "./Bugs/Http.js"
+import { AppConfig } from "./Config.js"
+import { HealthHttp } from "./Health/Http.js"
+import { RequestMiddleware } from "./Http/Envelope.js"
+import { UsersHttp } from "./Users/Http.js"
+import { VillagesHttp } from "./Villages/Http.js"
+
+const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp]),
+  Layer.provide(AuthenticationLive)
+)
+
+const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" })
+
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute).pipe(Layer.provide(RequestMiddleware))
+
+/** REST, docs, `/ws` and `/rpc` on one Bun server (contract §1: one port for all). */
+export const HttpLive = HttpLayerRouter.serve(Routes, { disableLogger: true }).pipe(
+  Layer.provideMerge(
+    Layer.unwrapEffect(
+      Effect.map(AppConfig, (config) =>
+        BunHttpServer.layer({ port: config.port, hostname: config.host, maxRequestBodySize: config.maxBodyBytes + 1024 * 1024 })
+      )
+    )
+  )
+)

@@ -1,0 +1,36 @@
+import { PgClient } from "@effect/sql-pg"
+import { Effect } from "effect"
+import { correlationId } from "../Correlation.js"
+import type { RealtimeEventName } from "./Events.js"
+
+export const notifyChannel = "bugbots_events"
+
+export interface Append {
+  readonly event: RealtimeEventName
+  readonly rooms: ReadonlyArray<string>
+  readonly data: unknown
+  readonly bugId?: string
+  readonly version?: number
+}
+
+/**
+ * Appends to the durable event log. Call it inside the transaction of the change it describes:
+ * the event commits with the change or not at all. The NOTIFY (sent at commit) carries only the
+ * id: a nudge for every instance's relay, which reads the rows itself.
+ */
+export class EventLog extends Effect.Service<EventLog>()("bugbots/EventLog", {
+  effect: Effect.gen(function* () {
+    const sql = yield* PgClient.PgClient
+    const append = Effect.fn("EventLog.append")(function* (entry: Append) {
+      const correlation = yield* correlationId
+      const [row] = yield* sql<{ id: number }>`
+        insert into realtime_events (event, rooms, bug_id, version, correlation_id, data)
+        values (${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
+                ${correlation}, ${sql.json(entry.data)})
+        returning id`
+      yield* sql`select pg_notify(${notifyChannel}, ${String(row.id)})`
+      return row.id
+    })
+    return { append } as const
+  })
+}) {}

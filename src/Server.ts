@@ -1,0 +1,33 @@
+import { Effect, Layer } from "effect"
+import { Agents } from "./Agents/Agents.js"
+import { Auth } from "./Auth/Auth.js"
+import { Bugs } from "./Bugs/Bugs.js"
+import { AppConfig } from "./Config.js"
+import { HttpLive } from "./Http.js"
+import { LoggingLive } from "./Logging.js"
+import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
+import { Users } from "./Users/Users.js"
+import { Villages } from "./Villages/Villages.js"
+
+const BootstrapLive = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const auth = yield* Auth
+    yield* auth.bootstrap(config.bootstrapToken)
+  })
+)
+
+/** The services the routes share, provided outside `serve`. */
+export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default)
+
+const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
+
+/** The whole service: database (migrated), bootstrap, background workers and the HTTP server. */
+export const ServerLive = HttpLive.pipe(
+  Layer.provide(BootstrapLive),
+  Layer.provide(ServicesLive),
+  Layer.provide(DatabaseLive),
+  Layer.provide(AppConfig.Default),
+  Layer.provide(LoggingLive),
+  Layer.provide(AppConfig.Default)
+)

@@ -1,0 +1,58 @@
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "../Auth/Middleware.js"
+import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
+import { UserId, VillageId } from "../Domain/Ids.js"
+import { Page, PageParams } from "../Domain/Page.js"
+import { Membership, VillageRole } from "../Domain/User.js"
+import { Repo, Village } from "../Domain/Village.js"
+
+const VillagePath = Schema.Struct({ id: VillageId })
+const MemberPath = Schema.Struct({ id: VillageId, user_id: UserId })
+const PageQuery = Schema.Struct(PageParams)
+
+/** Contract §4: villages (GitHub accounts), their members and repos. */
+export class VillagesApi extends HttpApiGroup.make("villages")
+  .add(
+    HttpApiEndpoint.post("create", "/villages")
+      .setPayload(Village.jsonCreate)
+      .addSuccess(Village.json, { status: 201 })
+      .addError(Forbidden)
+      .addError(Conflict)
+  )
+  .add(HttpApiEndpoint.get("list", "/villages").setUrlParams(PageQuery).addSuccess(Page(Village.json)).addError(ValidationFailed))
+  .add(HttpApiEndpoint.get("get", "/villages/:id").setPath(VillagePath).addSuccess(Village.json).addError(NotFound))
+  .add(
+    HttpApiEndpoint.put("setMember", "/villages/:id/members/:user_id")
+      .setPath(MemberPath)
+      .setPayload(Schema.Struct({ role: VillageRole }))
+      .addSuccess(Membership)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.del("removeMember", "/villages/:id/members/:user_id")
+      .setPath(MemberPath)
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.post("createRepo", "/villages/:id/repos")
+      .setPath(VillagePath)
+      .setPayload(Repo.jsonCreate)
+      .addSuccess(Repo.json, { status: 201 })
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(Conflict)
+  )
+  .add(
+    HttpApiEndpoint.get("listRepos", "/villages/:id/repos")
+      .setPath(VillagePath)
+      .setUrlParams(PageQuery)
+      .addSuccess(Page(Repo.json))
+      .addError(NotFound)
+      .addError(ValidationFailed)
+  )
+  .middleware(Authentication)
+  .prefix("/api") {}
