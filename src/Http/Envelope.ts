@@ -82,11 +82,12 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
       }
       return app.pipe(
         Effect.catchAllCause((cause) => {
-          const failure = Cause.failureOption(cause)
-          if (failure._tag === "Some" && failure.value instanceof HttpServerError.RouteNotFound) {
+          // The router fails with RouteNotFound; a body that is not JSON surfaces as a RequestError defect.
+          const error = Cause.squash(cause)
+          if (error instanceof HttpServerError.RouteNotFound) {
             return Effect.succeed(errorResponse(404, statusMessages[404], requestId))
           }
-          if (failure._tag === "Some" && failure.value instanceof HttpServerError.RequestError && failure.value.reason === "Decode") {
+          if (error instanceof HttpServerError.RequestError && error.reason === "Decode") {
             return Effect.succeed(errorResponse(400, { code: "BAD_REQUEST", message: "the body is not valid JSON" }, requestId))
           }
           return Effect.logError("request failed", cause).pipe(
