@@ -17,8 +17,8 @@ export const tcpProxy = async (target: { host: string; port: number }) => {
             port: target.port,
             socket: {
               data: (_, data) => void client.write(data),
-              close: () => client.end(),
-              error: () => client.end()
+              close: () => void client.end(),
+              error: () => void client.end()
             }
           })
           client.data = { peer: upstream }
@@ -29,7 +29,7 @@ export const tcpProxy = async (target: { host: string; port: number }) => {
           sockets.delete(client)
           client.data.peer?.end()
         },
-        error: (client) => client.data.peer?.end()
+        error: (client) => void client.data.peer?.end()
       }
     })
   listener = open(0)
