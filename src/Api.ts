@@ -1,5 +1,7 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AgentsApi } from "./Agents/Api.js"
+import { AgentSessionsApi } from "./AgentSessions/Api.js"
+import { AgentWorkApi } from "./AgentWork/Api.js"
 import { BugsApi } from "./Bugs/Api.js"
 import { ServiceUnavailable } from "./Domain/Errors.js"
 import { HealthApi } from "./Health/Api.js"
@@ -14,6 +16,8 @@ export class Api extends HttpApi.make("bugbots")
   .add(VillagesApi)
   .add(AgentsApi)
   .add(BugsApi)
+  .add(AgentWorkApi)
+  .add(AgentSessionsApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

@@ -2,6 +2,8 @@ import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
 import { BunHttpServer } from "@effect/platform-bun"
 import { Effect, Layer } from "effect"
 import { AgentsHttp } from "./Agents/Http.js"
+import { AgentSessionsHttp } from "./AgentSessions/Http.js"
+import { AgentWorkHttp } from "./AgentWork/Http.js"
 import { Api } from "./Api.js"
 import { AuthenticationLive } from "./Auth/Middleware.js"
 import { BugsHttp } from "./Bugs/Http.js"
@@ -12,7 +14,7 @@ import { UsersHttp } from "./Users/Http.js"
 import { VillagesHttp } from "./Villages/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp]),
   Layer.provide(AuthenticationLive)
 )
 

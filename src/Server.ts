@@ -1,5 +1,7 @@
 import { Effect, Layer } from "effect"
 import { Agents } from "./Agents/Agents.js"
+import { AgentSessions } from "./AgentSessions/AgentSessions.js"
+import { AgentWork, LeaseSweeperLive } from "./AgentWork/AgentWork.js"
 import { Auth } from "./Auth/Auth.js"
 import { Bugs } from "./Bugs/Bugs.js"
 import { AppConfig } from "./Config.js"
@@ -18,13 +20,14 @@ const BootstrapLive = Layer.effectDiscard(
 )
 
 /** The services the routes share, provided outside `serve`. */
-export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default)
+export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default)
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
 
 /** The whole service: database (migrated), bootstrap, background workers and the HTTP server. */
 export const ServerLive = HttpLive.pipe(
   Layer.provide(BootstrapLive),
+  Layer.provide(LeaseSweeperLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(AppConfig.Default),

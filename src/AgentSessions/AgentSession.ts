@@ -1,0 +1,40 @@
+import { HttpApiSchema } from "@effect/platform"
+import { Model } from "@effect/sql"
+import { Schema } from "effect"
+import { JsonObject, NullableDateTime } from "../Domain/Fields.js"
+import { AgentId, BugId, SessionId, WorkStreamEventId } from "../Domain/Ids.js"
+
+/** One run of an agent; its work stream is the events posted while it is open. */
+export class AgentSession extends Model.Class<AgentSession>("AgentSession")({
+  id: Model.Generated(SessionId),
+  agent_id: AgentId,
+  started_at: Model.DateTimeInsertFromDate,
+  ended_at: NullableDateTime
+}) {}
+
+/** A line of an agent's work log, broadcast to `agent:<agent_id>` as `work_stream_event`. */
+export class WorkStreamEvent extends Model.Class<WorkStreamEvent>("WorkStreamEvent")({
+  id: Model.Generated(WorkStreamEventId),
+  session_id: SessionId,
+  agent_id: AgentId,
+  bug_id: Schema.NullOr(BugId),
+  type: Schema.String,
+  message: Schema.NullOr(Schema.String),
+  data: JsonObject,
+  correlation_id: Schema.NullOr(Schema.String),
+  created_at: Model.DateTimeInsertFromDate
+}) {}
+
+export const NewWorkStreamEvent = Schema.Struct({
+  type: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)).annotations({ description: "what happened, e.g. log, step, tool_call" }),
+  message: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(65536)))),
+  bug_id: Schema.optional(Schema.NullOr(BugId)),
+  data: Schema.optional(JsonObject)
+})
+export type NewWorkStreamEvent = typeof NewWorkStreamEvent.Type
+
+export class SessionEnded extends Schema.TaggedError<SessionEnded>()(
+  "SessionEnded",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
