@@ -1,4 +1,23 @@
-import { Config, Effect, LogLevel } from "effect"
+import { Config, Duration, Effect, LogLevel } from "effect"
+
+const levels: Record<string, LogLevel.LogLevel> = {
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None
+}
+
+/** `LOG_LEVEL`: debug..error, any case. */
+const logLevel = Config.string("LOG_LEVEL").pipe(
+  Config.withDefault("info"),
+  Config.map((s) => s.toLowerCase()),
+  Config.validate({ message: `LOG_LEVEL must be one of ${Object.keys(levels).join(", ")}`, validation: (s) => s in levels }),
+  Config.map((s) => levels[s])
+)
 
 /** Every setting of the service, read once (contract §1). */
 export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", {
@@ -14,10 +33,25 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       embeddedPort: yield* Config.port("BUGBOTS_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),
       bootstrapToken: yield* Config.option(Config.redacted("BUGBOTS_BOOTSTRAP_TOKEN")),
       githubWebhookSecret: yield* Config.option(Config.redacted("GITHUB_WEBHOOK_SECRET")),
+      /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */
+      webhookMaxAttempts: yield* Config.integer("BUGBOTS_WEBHOOK_MAX_ATTEMPTS").pipe(
+        Config.validate({ message: "BUGBOTS_WEBHOOK_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),
+        Config.withDefault(8)
+      ),
+      /** The first wait of the webhook retry schedule (it doubles, with jitter, capped at 10 minutes). */
+      webhookRetryBase: yield* Config.duration("BUGBOTS_WEBHOOK_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(2))),
+      /** Test-only: how long a worker holds a claimed delivery before applying it (to crash an instance in between). */
+      webhookProcessingDelay: yield* Config.duration("BUGBOTS_WEBHOOK_PROCESSING_DELAY").pipe(Config.withDefault(Duration.zero)),
       maxBodyBytes: yield* Config.integer("BUGBOTS_MAX_BODY_BYTES").pipe(Config.withDefault(1024 * 1024)),
       dbPoolSize: yield* Config.integer("BUGBOTS_DB_POOL").pipe(Config.withDefault(10)),
-      logLevel: yield* Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
-      logFormat: yield* Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const))
+      logLevel: yield* logLevel,
+      logFormat: yield* Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const)),
+      /** How often the realtime relay reads the event log when no NOTIFY arrives. */
+      relayPollInterval: yield* Config.duration("BUGBOTS_RELAY_POLL").pipe(Config.withDefault(Duration.millis(500))),
+      /** A WebSocket silent this long (no message, no pong to the server's ping) is dropped; 8..960. */
+      wsIdleSeconds: yield* Config.integer("BUGBOTS_WS_IDLE_SECONDS").pipe(Config.withDefault(30)),
+      /** Bytes a WebSocket may have queued unsent before it is closed as a slow consumer (4008). */
+      wsBufferBytes: yield* Config.integer("BUGBOTS_WS_BUFFER_BYTES").pipe(Config.withDefault(4 * 1024 * 1024))
     }
   })
 }) {}

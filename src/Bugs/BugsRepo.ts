@@ -4,6 +4,7 @@ import { AgentState } from "../Domain/Agent.js"
 import { Bug, BugEvent, BugStatus, type ActorType, type BugEventKind, Severity } from "../Domain/Bug.js"
 import { AgentId, VillageId } from "../Domain/Ids.js"
 import { cursorTimestamp } from "../Domain/Page.js"
+import { rowDecoder } from "../Sql/Rows.js"
 
 export interface BugInsert {
   readonly village_id: string
@@ -58,8 +59,8 @@ export interface BugFilters {
   readonly source?: Bug["source"]
 }
 
-const decodeBug = Schema.decodeUnknown(Bug)
-const decodeEvent = Schema.decodeUnknown(BugEvent)
+const decodeBug = rowDecoder(Bug)
+const decodeEvent = rowDecoder(BugEvent)
 const AgentRow = Schema.Struct({ id: AgentId, village_id: VillageId, state: AgentState })
 
 /** SQL of bug bots and their lifecycle events; the rules live in `Bugs.ts`. */
@@ -68,7 +69,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
     const sql = yield* PgClient.PgClient
 
     const one = <E, R>(rows: Effect.Effect<ReadonlyArray<unknown>, E, R>) =>
-      rows.pipe(Effect.flatMap((rs) => (rs.length === 0 ? Effect.succeed(undefined) : decodeBug(rs[0]).pipe(Effect.orDie))))
+      rows.pipe(Effect.flatMap((rs) => (rs.length === 0 ? Effect.succeed(undefined) : decodeBug(rs[0]))))
 
     const findById = (id: string) => one(sql`select * from bug_bots where id = ${id}`)
     const lockById = (id: string) => one(sql`select * from bug_bots where id = ${id} for update`)
@@ -100,7 +101,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
               data: sql.json(e.data ?? {}),
               correlation_id: correlationId
             }))
-          )} returning *`.pipe(Effect.flatMap(Effect.forEach((r) => decodeEvent(r).pipe(Effect.orDie))))
+          )} returning *`.pipe(Effect.flatMap(Effect.forEach(decodeEvent)))
 
     const findAgent = (id: string) =>
       sql`select id, village_id, state from agents where id = ${id}`.pipe(
@@ -157,7 +158,6 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         Effect.flatMap((rows) =>
           Effect.forEach(rows, (row) =>
             decodeBug(row).pipe(
-              Effect.orDie,
               Effect.map((bug) => ({
                 bug,
                 key: "bySeverity" in spec ? [row.severity_rank, row._ts, row.id] : [row._ts, row.id]
@@ -173,7 +173,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         select * from bug_bot_events
         where bug_id = ${bugId} ${afterSeq === undefined ? sql`` : sql`and seq > ${afterSeq}`}
         order by seq asc limit ${limit + 1}`.pipe(
-        Effect.flatMap(Effect.forEach((row) => decodeEvent(row).pipe(Effect.orDie, Effect.map((event) => ({ event, seq: Number(row.seq) })))))
+        Effect.flatMap(Effect.forEach((row) => decodeEvent(row).pipe(Effect.map((event) => ({ event, seq: Number(row.seq) })))))
       )
 
     return { findById, lockById, insert, update, appendEvents, findAgent, list, events } as const

@@ -45,7 +45,7 @@ export const startService = async (options: ServiceOptions = {}): Promise<TestSe
     HOST: "127.0.0.1",
     DATABASE_URL: databaseUrl,
     BUGBOTS_BOOTSTRAP_TOKEN: rootToken,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "Error",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
     ...options.env
   }
   const scope = Effect.runSync(Scope.make())
