@@ -8,6 +8,7 @@ import { HealthApi } from "./Health/Api.js"
 import { envelopeOpenApi } from "./Http/Envelope.js"
 import { UsersApi } from "./Users/Api.js"
 import { VillagesApi } from "./Villages/Api.js"
+import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -18,6 +19,8 @@ export class Api extends HttpApi.make("bugbots")
   .add(BugsApi)
   .add(AgentWorkApi)
   .add(AgentSessionsApi)
+  .add(WebhooksApi)
+  .add(WebhookAdminApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

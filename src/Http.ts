@@ -12,9 +12,10 @@ import { HealthHttp } from "./Health/Http.js"
 import { RequestMiddleware } from "./Http/Envelope.js"
 import { UsersHttp } from "./Users/Http.js"
 import { VillagesHttp } from "./Villages/Http.js"
+import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp]),
   Layer.provide(AuthenticationLive)
 )
 

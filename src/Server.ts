@@ -10,6 +10,8 @@ import { LoggingLive } from "./Logging.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
+import { Webhooks } from "./Webhooks/Webhooks.js"
+import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 
 const BootstrapLive = Layer.effectDiscard(
   Effect.gen(function* () {
@@ -20,7 +22,7 @@ const BootstrapLive = Layer.effectDiscard(
 )
 
 /** The services the routes share, provided outside `serve`. */
-export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default)
+export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default, Webhooks.Default)
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
 
@@ -28,6 +30,7 @@ const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
 export const ServerLive = HttpLive.pipe(
   Layer.provide(BootstrapLive),
   Layer.provide(LeaseSweeperLive),
+  Layer.provide(WebhookWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(AppConfig.Default),

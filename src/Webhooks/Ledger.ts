@@ -1,0 +1,138 @@
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Schema } from "effect"
+import { decodeCursor, toPage } from "../Domain/Page.js"
+import { type DeliveryId, type DeliveryStatus, WebhookDelivery } from "./Delivery.js"
+
+/** The NOTIFY channel that wakes the workers of every instance when a delivery is queued. */
+export const deliveriesChannel = "bugbots_webhook_deliveries"
+
+export interface NewDelivery {
+  readonly id: DeliveryId
+  readonly event: string
+  readonly action: string | null
+  /** The body exactly as received (already checked to be a JSON object). */
+  readonly body: string
+  readonly status: "pending" | "ignored"
+  readonly requestId: string | null
+}
+
+/** A delivery a worker holds under a lease: only the holder of `lease_token` may settle it. */
+export const Claimed = Schema.Struct({
+  id: Schema.String,
+  event: Schema.String,
+  action: Schema.NullOr(Schema.String),
+  payload: Schema.Unknown,
+  attempts: Schema.Int,
+  lease_token: Schema.String
+})
+export type Claimed = typeof Claimed.Type
+
+const decodeClaimed = Schema.decodeUnknown(Claimed)
+const decodeDelivery = Schema.decodeUnknown(WebhookDelivery)
+const interval = (d: Duration.Duration) => `${Math.round(Duration.toMillis(d))} milliseconds`
+
+/** SQL of the delivery ledger; the rules (what to act on, when to retry) live in `Webhooks.ts` and `Worker.ts`. */
+export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/WebhookLedger", {
+  effect: Effect.gen(function* () {
+    const sql = yield* PgClient.PgClient
+
+    /** Stores the delivery unless its id is known; `false` for a duplicate. Queued rows NOTIFY at commit. */
+    const insert = (delivery: NewDelivery) =>
+      sql<{ id: string }>`
+        with stored as (
+          insert into webhook_deliveries (id, event, action, payload, status, next_attempt_at, request_id)
+          values (${delivery.id}, ${delivery.event}, ${delivery.action}, ${delivery.body}::jsonb, ${delivery.status},
+                  ${delivery.status === "pending" ? sql`now()` : null}, ${delivery.requestId})
+          on conflict (id) do nothing
+          returning id, status)
+        select id, case when status = 'pending' then pg_notify(${deliveriesChannel}, id) end as notified from stored`.pipe(
+        Effect.map((rows) => rows.length > 0)
+      )
+
+    /**
+     * Claims up to `limit` due deliveries (queued, due for a retry, or whose holder's lease ran out)
+     * for `lease`: concurrent claimers skip each other's rows.
+     */
+    const claim = (limit: number, lease: Duration.Duration) =>
+      sql`
+        update webhook_deliveries
+        set status = 'processing', lease_token = gen_random_uuid(), attempts = attempts + 1,
+            next_attempt_at = now() + ${interval(lease)}::interval, updated_at = now()
+        where id in (
+          select id from webhook_deliveries
+          where status in ('pending', 'processing') and next_attempt_at <= now()
+          order by next_attempt_at, seq
+          limit ${limit}
+          for update skip locked)
+        returning id, event, action, payload, attempts, lease_token`.pipe(
+        Effect.flatMap(Effect.forEach((row) => decodeClaimed(row).pipe(Effect.orDie)))
+      )
+
+    /**
+     * Inside the processing transaction: locks the row while the lease is still `claimed`'s, so a
+     * delivery is applied at most once even when a lease ran out and another worker claimed it.
+     */
+    const lockClaim = (claimed: Claimed) =>
+      sql`select 1 from webhook_deliveries where id = ${claimed.id} and lease_token = ${claimed.lease_token} for update`.pipe(
+        Effect.map((rows) => rows.length > 0)
+      )
+
+    const settle = (claimed: Claimed, status: "processed" | "ignored") =>
+      sql`
+        update webhook_deliveries
+        set status = ${status}, processed_at = now(), lease_token = null, next_attempt_at = null, last_error = null, updated_at = now()
+        where id = ${claimed.id} and lease_token = ${claimed.lease_token}`
+
+    /** A failed attempt: back to `pending` after `retryIn`, or dead-lettered (`failed`) when it is null. */
+    const fail = (claimed: Claimed, error: string, retryIn: Duration.Duration | null) =>
+      sql`
+        update webhook_deliveries
+        set status = ${retryIn === null ? "failed" : "pending"},
+            next_attempt_at = ${retryIn === null ? null : sql`now() + ${interval(retryIn)}::interval`},
+            lease_token = null, last_error = ${error}, updated_at = now()
+        where id = ${claimed.id} and lease_token = ${claimed.lease_token}`
+
+    /** Claimed rows this instance will not process (it is stopping): due again at once, for anyone. */
+    const release = (claims: ReadonlyArray<Claimed>) =>
+      claims.length === 0
+        ? Effect.void
+        : sql`
+            update webhook_deliveries set status = 'pending', next_attempt_at = now(), lease_token = null, updated_at = now()
+            where lease_token in ${sql.in(claims.map((c) => c.lease_token))}`.pipe(Effect.asVoid)
+
+    /** Queues a settled delivery again with fresh attempts; null when it is unknown or still queued. */
+    const requeue = (id: string) =>
+      sql`
+        with queued as (
+          update webhook_deliveries
+          set status = 'pending', attempts = 0, next_attempt_at = now(), lease_token = null, updated_at = now()
+          where id = ${id} and status not in ('pending', 'processing')
+          returning *)
+        select queued.*, pg_notify(${deliveriesChannel}, id) as notified from queued`.pipe(
+        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0]).pipe(Effect.orDie)))
+      )
+
+    const find = (id: string) =>
+      sql`select * from webhook_deliveries where id = ${id}`.pipe(
+        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0]).pipe(Effect.orDie)))
+      )
+
+    /** Newest first, keyed on the arrival order. */
+    const list = (statuses: ReadonlyArray<DeliveryStatus> | undefined, limit: number, cursor: string | undefined) =>
+      Effect.gen(function* () {
+        const after = yield* decodeCursor(cursor, 1)
+        const conds = [sql`true`]
+        if (statuses !== undefined && statuses.length > 0) conds.push(sql`status in ${sql.in(statuses)}`)
+        if (after !== undefined) conds.push(sql`seq < ${Number(after[0])}`)
+        const rows = yield* sql<{ seq: string }>`
+          select id, seq, event, action, status, attempts, next_attempt_at, last_error, request_id, received_at, processed_at
+          from webhook_deliveries where ${sql.and(conds)} order by seq desc limit ${limit + 1}`
+        const decoded = yield* Effect.forEach(rows, (row) =>
+          decodeDelivery(row).pipe(Effect.orDie, Effect.map((delivery) => ({ delivery, seq: Number(row.seq) })))
+        )
+        return toPage(decoded, limit, (r) => r.delivery, (r) => [r.seq])
+      })
+
+    return { insert, claim, lockClaim, settle, fail, release, requeue, find, list } as const
+  })
+}) {}

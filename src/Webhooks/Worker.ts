@@ -1,0 +1,138 @@
+import { PgClient } from "@effect/sql-pg"
+import { Cause, Chunk, Duration, Effect, Exit, Layer, Option, Queue, Schedule, ScheduleDecision, ScheduleIntervals, Stream } from "effect"
+import { AppConfig } from "../Config.js"
+import { withCorrelationId } from "../Correlation.js"
+import { type Claimed, deliveriesChannel, WebhookLedger } from "./Ledger.js"
+import { GitHubSync, MalformedPayload } from "./Sync.js"
+
+/**
+ * A claim's lease: a delivery whose worker died is claimed again once it runs out, which with the
+ * poll interval keeps contract §6's "another instance acts within 30 s".
+ */
+export const claimLease = Duration.seconds(20)
+/** The safety net under the in-process nudge and LISTEN: due retries and expired leases are found this often. */
+const pollInterval = Duration.seconds(1)
+/** Deliveries processed at once per instance (each holds a database connection for its transaction). */
+const concurrency = 4
+const maxErrorLength = 4000
+
+/** What went wrong, for `last_error`: each error's message with the messages of its causes (the driver's say the most). */
+const describeFailure = <E>(cause: Cause.Cause<E>) => {
+  const messages = [...Cause.failures(cause), ...Cause.defects(cause)].map((error) => {
+    const chain: Array<string> = []
+    for (let e: unknown = error; e instanceof Object && chain.length < 4; e = (e as { cause?: unknown }).cause) {
+      const message = (e as { message?: unknown }).message
+      if (typeof message === "string" && message.length > 0) chain.push(message)
+    }
+    return chain.length > 0 ? chain.join(": ") : String(error)
+  })
+  return (messages.length > 0 ? messages.join("; ") : Cause.pretty(cause)).slice(0, maxErrorLength)
+}
+
+/** Wakes this instance's dispatcher: a delivery was queued here, or NOTIFY said one was queued elsewhere. */
+export class WebhookWakeup extends Effect.Service<WebhookWakeup>()("bugbots/WebhookWakeup", {
+  effect: Effect.gen(function* () {
+    const signal = yield* Queue.sliding<void>(1)
+    return {
+      nudge: Queue.offer(signal, undefined).pipe(Effect.asVoid),
+      wait: (timeout: Duration.Duration) => Queue.take(signal).pipe(Effect.timeoutOption(timeout), Effect.asVoid)
+    } as const
+  })
+}) {}
+
+/**
+ * Failed attempts of a delivery: exponential from `base` with jitter, each wait capped at 10 minutes,
+ * `maxAttempts` attempts in all. The waits are written to `next_attempt_at` (a retry survives a
+ * restart); when the schedule ends, the delivery is dead-lettered.
+ */
+export const webhookRetry = (base: Duration.Duration, maxAttempts: number) =>
+  Schedule.exponential(base).pipe(
+    Schedule.jittered,
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.minutes(10))),
+    Schedule.intersect(Schedule.recurs(maxAttempts - 1))
+  )
+
+/** The wait `schedule` prescribes after the `failures`-th failure; None once it is exhausted. */
+export const retryDelay = <Out>(schedule: Schedule.Schedule<Out, unknown>, failures: number) =>
+  Effect.gen(function* () {
+    const now = Date.now()
+    let state = schedule.initial
+    for (let n = 1; ; n++) {
+      const [next, , decision] = yield* schedule.step(now, undefined, state)
+      if (ScheduleDecision.isDone(decision)) return Option.none<Duration.Duration>()
+      if (n >= failures) return Option.some(Duration.millis(Math.max(0, ScheduleIntervals.start(decision.intervals) - now)))
+      state = next
+    }
+  })
+
+/**
+ * The in-process workers: a dispatcher claims due deliveries (`FOR UPDATE SKIP LOCKED`, so every
+ * instance shares the ledger) and `concurrency` fibers apply each in one transaction, tagged with the
+ * delivery id as correlation id.
+ */
+export const WebhookWorkerLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const sql = yield* PgClient.PgClient
+    const config = yield* AppConfig
+    const ledger = yield* WebhookLedger
+    const sync = yield* GitHubSync
+    const wakeup = yield* WebhookWakeup
+    const retry = webhookRetry(config.webhookRetryBase, config.webhookMaxAttempts)
+    const jobs = yield* Queue.bounded<Claimed>(concurrency)
+
+    const apply = (claimed: Claimed) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          if (!(yield* ledger.lockClaim(claimed))) return
+          const acted = yield* sync.apply(claimed.event, claimed.action, claimed.payload)
+          yield* ledger.settle(claimed, acted ? "processed" : "ignored")
+        })
+      )
+
+    const recordFailure = <E>(claimed: Claimed, cause: Cause.Cause<E>) =>
+      Effect.gen(function* () {
+        const permanent = Option.exists(Cause.failureOption(cause), (e) => e instanceof MalformedPayload)
+        const retryIn = permanent ? Option.none<Duration.Duration>() : yield* retryDelay(retry, claimed.attempts)
+        yield* ledger.fail(claimed, describeFailure(cause), Option.getOrNull(retryIn))
+        yield* Effect.logWarning(Option.isSome(retryIn) ? "webhook delivery failed; will retry" : "webhook delivery dead-lettered", cause).pipe(
+          Effect.annotateLogs({ delivery_id: claimed.id, event: claimed.event, attempts: claimed.attempts })
+        )
+      })
+
+    const processOne = (claimed: Claimed) =>
+      Effect.gen(function* () {
+        if (Duration.greaterThan(config.webhookProcessingDelay, Duration.zero)) yield* Effect.sleep(config.webhookProcessingDelay)
+        const exit = yield* Effect.exit(apply(claimed))
+        if (Exit.isFailure(exit)) yield* recordFailure(claimed, exit.cause)
+      }).pipe(
+        withCorrelationId(claimed.id),
+        Effect.onInterrupt(() => ledger.release([claimed]).pipe(Effect.ignore)),
+        Effect.catchAllCause((cause) => Effect.logError("recording a webhook delivery's outcome failed; its lease will run out", cause))
+      )
+
+    const dispatch = Effect.gen(function* () {
+      const claims = yield* ledger.claim(concurrency, claimLease)
+      if (claims.length === 0) yield* wakeup.wait(pollInterval)
+      else yield* Queue.offerAll(jobs, claims)
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logError("claiming webhook deliveries failed", cause).pipe(Effect.zipRight(Effect.sleep(pollInterval)))
+      )
+    )
+
+    const listen = sql.listen(deliveriesChannel).pipe(
+      Stream.runForEach(() => wakeup.nudge),
+      Effect.catchAllCause((cause) => Effect.logWarning("LISTEN for webhook deliveries stopped; polling meanwhile", cause)),
+      Effect.zipRight(Effect.sleep(pollInterval))
+    )
+
+    yield* Effect.addFinalizer(() =>
+      Queue.takeAll(jobs).pipe(Effect.flatMap((left) => ledger.release(Chunk.toReadonlyArray(left))), Effect.ignore)
+    )
+    yield* Effect.forkScoped(Effect.forever(listen))
+    yield* Effect.forkScoped(Effect.forever(dispatch))
+    for (let i = 0; i < concurrency; i++) {
+      yield* Effect.forkScoped(Effect.forever(Queue.take(jobs).pipe(Effect.flatMap(processOne))))
+    }
+  })
+).pipe(Layer.provide([WebhookLedger.Default, GitHubSync.Default, WebhookWakeup.Default]))
