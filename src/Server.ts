@@ -7,6 +7,9 @@ import { Bugs } from "./Bugs/Bugs.js"
 import { AppConfig } from "./Config.js"
 import { HttpLive } from "./Http.js"
 import { LoggingLive } from "./Logging.js"
+import { EventHub } from "./Realtime/EventHub.js"
+import { RelayLive } from "./Realtime/Relay.js"
+import { Rooms } from "./Realtime/Rooms.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
@@ -22,7 +25,7 @@ const BootstrapLive = Layer.effectDiscard(
 )
 
 /** The services the routes share, provided outside `serve`. */
-export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default, Webhooks.Default)
+export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default, Webhooks.Default, EventHub.Default, Rooms.Default)
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
 
@@ -30,6 +33,7 @@ const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
 export const ServerLive = HttpLive.pipe(
   Layer.provide(BootstrapLive),
   Layer.provide(LeaseSweeperLive),
+  Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),

@@ -1,9 +1,28 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { correlationId } from "../Correlation.js"
-import type { RealtimeEventName } from "./Events.js"
+import { RealtimeEvent, type RealtimeEventName } from "./Events.js"
 
 export const notifyChannel = "bugbots_events"
+
+/** How many rows of the log one read takes (relay passes, replay pages). */
+export const logBatchSize = 500
+
+const EventRows = Schema.Array(Schema.Struct({
+  id: Schema.String,
+  event: RealtimeEvent.fields.event,
+  rooms: Schema.Array(Schema.String),
+  correlation_id: Schema.NullOr(Schema.String),
+  data: Schema.Unknown
+}))
+const decodeRows = Schema.decodeUnknown(EventRows)
+
+/** Rows of `select id::text as id, event, rooms, correlation_id, data from realtime_events`. */
+export const decodeEvents = (rows: ReadonlyArray<unknown>) =>
+  decodeRows(rows).pipe(
+    Effect.map((decoded) => decoded.map((row) => new RealtimeEvent(row))),
+    Effect.orDie
+  )
 
 export interface Append {
   readonly event: RealtimeEventName
@@ -23,10 +42,13 @@ export class EventLog extends Effect.Service<EventLog>()("bugbots/EventLog", {
     const sql = yield* PgClient.PgClient
     const append = Effect.fn("EventLog.append")(function* (entry: Append) {
       const correlation = yield* correlationId
+      // The xid is taken (from the FROM clause) before the id (the column default): the relay
+      // relies on every transaction that holds an id having an xid below the next snapshot's xmax.
       const [row] = yield* sql<{ id: number }>`
-        insert into realtime_events (event, rooms, bug_id, version, correlation_id, data)
-        values (${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
-                ${correlation}, ${sql.json(entry.data)})
+        insert into realtime_events (xid, event, rooms, bug_id, version, correlation_id, data)
+        select x, ${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
+               ${correlation}, ${sql.json(entry.data)}
+        from pg_current_xact_id() as x
         returning id`
       yield* sql`select pg_notify(${notifyChannel}, ${String(row.id)})`
       return row.id

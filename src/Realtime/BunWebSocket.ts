@@ -1,0 +1,104 @@
+import type { HttpServerRequest } from "@effect/platform"
+import { Socket } from "@effect/platform"
+import { BunHttpServerRequest } from "@effect/platform-bun"
+import { Deferred, Effect, Exit, Option } from "effect"
+
+/**
+ * The `data` of every WebSocket on the Bun server, in the shape @effect/platform-bun's handlers
+ * use (`internal/httpServer.js`): `open` completes `deferred`, `message` calls `run`, `close`
+ * completes `closeDeferred`. Sockets of `/rpc` (upgraded by platform-bun) and of `/ws` share it.
+ */
+export interface SocketData {
+  readonly deferred: Deferred.Deferred<Bun.ServerWebSocket<SocketData>>
+  readonly closeDeferred: Deferred.Deferred<void, Socket.SocketCloseError>
+  readonly buffer: Array<string | Uint8Array>
+  run: (message: string | Uint8Array) => void
+}
+
+export type ServerWebSocket = Bun.ServerWebSocket<SocketData>
+
+export interface Settings {
+  /** Seconds without a message or a pong before Bun drops the socket; it pings shortly before. */
+  readonly idleSeconds: number
+}
+
+/** What `/ws` uses of the Bun server: upgrading, and reinstalling the WebSocket handlers. */
+interface BunServer {
+  upgrade(request: Request, options: { data: SocketData }): boolean
+  reload(options: { websocket: Bun.WebSocketHandler<SocketData> }): unknown
+}
+
+const isBunServer = (u: unknown): u is BunServer =>
+  typeof u === "object" && u !== null && "upgrade" in u && typeof u.upgrade === "function" &&
+  "reload" in u && typeof u.reload === "function"
+
+/**
+ * The Bun server behind a request. platform-bun keeps it on its request object and exposes only
+ * an Effect `Socket` on upgrade, which hides what `/ws` needs: the send status and buffered amount
+ * (slow consumers) and close codes. Checked at run time: a platform-bun without it fails loudly.
+ */
+const serverOf = (request: HttpServerRequest.HttpServerRequest) =>
+  Option.liftPredicate(Reflect.get(request, "bunServer"), isBunServer)
+
+const configured = new WeakSet<BunServer>()
+
+/**
+ * platform-bun builds the server with Bun's default WebSocket options (idle timeout 120 s). The
+ * handlers are reinstalled once, unchanged in behaviour, with the configured idle timeout: Bun pings
+ * a quiet client shortly before it and drops one that does not answer (the heartbeat).
+ */
+const configure = (server: BunServer, settings: Settings) => {
+  if (configured.has(server)) return
+  configured.add(server)
+  server.reload({
+    websocket: {
+      idleTimeout: Math.min(960, Math.max(8, settings.idleSeconds)),
+      sendPings: true,
+      open(ws) {
+        Deferred.unsafeDone(ws.data.deferred, Exit.succeed(ws))
+      },
+      message(ws, message) {
+        ws.data.run(message)
+      },
+      close(ws, code, closeReason) {
+        Deferred.unsafeDone(
+          ws.data.closeDeferred,
+          Socket.defaultCloseCodeIsError(code)
+            ? Exit.fail(new Socket.SocketCloseError({ reason: "Close", code, closeReason }))
+            : Exit.void
+        )
+      }
+    }
+  })
+}
+
+export interface Upgraded {
+  readonly ws: ServerWebSocket
+  /** Completes when the client or the server closed the socket. */
+  readonly closed: Effect.Effect<void>
+}
+
+/**
+ * Upgrades the request to a raw Bun WebSocket; `onMessage` gets every frame the client sends, from
+ * the first one on. `None` when the request is not an upgrade.
+ */
+export const upgrade = (
+  request: HttpServerRequest.HttpServerRequest,
+  settings: Settings,
+  onMessage: (message: string | Uint8Array) => void
+) =>
+  Effect.gen(function* () {
+    const server = yield* serverOf(request).pipe(
+      Effect.orElse(() => Effect.dieMessage("@effect/platform-bun no longer exposes the Bun server on its requests"))
+    )
+    configure(server, settings)
+    const data: SocketData = {
+      deferred: yield* Deferred.make<ServerWebSocket>(),
+      closeDeferred: yield* Deferred.make<void, Socket.SocketCloseError>(),
+      buffer: [],
+      run: onMessage
+    }
+    if (!server.upgrade(BunHttpServerRequest.toRequest(request), { data })) return Option.none<Upgraded>()
+    const ws = yield* Deferred.await(data.deferred)
+    return Option.some<Upgraded>({ ws, closed: Deferred.await(data.closeDeferred).pipe(Effect.ignore) })
+  })

@@ -1,0 +1,111 @@
+import { PgClient } from "@effect/sql-pg"
+import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { authorize } from "../Auth/Policy.js"
+import type { Principal } from "../Auth/Principal.js"
+import { type Forbidden, NotFound, type ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import { VillageId } from "../Domain/Ids.js"
+import { withDb } from "../Sql/Retry.js"
+import { EventHub } from "./EventHub.js"
+import type { RealtimeEvent } from "./Events.js"
+import { decodeEvents, logBatchSize } from "./EventLog.js"
+
+export type RoomError = NotFound | Forbidden | ValidationFailed
+
+const roomKinds = ["village", "repo", "agent"] as const
+type RoomKind = (typeof roomKinds)[number]
+const isUuid = Schema.is(Schema.UUID)
+const cursorPattern = /^(0|[1-9][0-9]{0,17})$/
+
+/** `village:<id>`, `repo:<id>` or `agent:<id>`; anything else is `VALIDATION_FAILED`. */
+export const parseRoom = (room: string) => {
+  const separator = room.indexOf(":")
+  const kind = roomKinds.find((k) => k === room.slice(0, separator))
+  const id = room.slice(separator + 1)
+  if (separator < 0 || kind === undefined || !isUuid(id)) {
+    return Effect.fail(
+      new ValidationFailed({ message: `unknown room ${JSON.stringify(room)}: expected village:<id>, repo:<id> or agent:<id>` })
+    )
+  }
+  return Effect.succeed({ kind, id })
+}
+
+/** A `since` cursor: the id of an event, as a decimal string. */
+export const parseSince = (since: string | undefined) =>
+  since === undefined
+    ? Effect.succeed(undefined)
+    : cursorPattern.test(since)
+    ? Effect.succeed(Number(since))
+    : Effect.fail(new ValidationFailed({ message: `since must be an event id (a decimal number), not ${JSON.stringify(since)}` }))
+
+/**
+ * Rooms of the realtime log, for every surface that watches them (WebSocket, RPC `WatchRoom`):
+ * who may watch a room, and the room's events from a cursor on, replayed then live.
+ */
+export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
+  effect: Effect.gen(function* () {
+    const sql = yield* PgClient.PgClient
+    const hub = yield* EventHub
+
+    const villageOf = (kind: RoomKind, id: string) =>
+      (kind === "village"
+        ? sql<{ village_id: string }>`select id as village_id from villages where id = ${id}`
+        : kind === "repo"
+        ? sql<{ village_id: string }>`select village_id from repos where id = ${id}`
+        : sql<{ village_id: string }>`select village_id from agents where id = ${id}`
+      ).pipe(withDb, Effect.map((rows) => Option.fromNullable(rows[0]?.village_id)))
+
+    /** The room's events with `since < id <= until`, in id order, one page. */
+    const readRoom = (room: string, since: number, until: number) =>
+      sql`
+        select id::text as id, event, rooms, correlation_id, data from realtime_events
+        where rooms @> array[${room}]::text[] and id > ${since} and id <= ${until}
+        order by id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents), withDb)
+
+    /** The same rule as REST reads: a room of a village the principal cannot see does not exist for it. */
+    const authorize_ = Effect.fn("Rooms.authorize")(function* (principal: Principal, room: string) {
+      const { kind, id } = yield* parseRoom(room)
+      const village = yield* villageOf(kind, id)
+      if (Option.isNone(village)) return yield* Effect.fail(NotFound.of(kind, id))
+      yield* authorize(principal, "read", { villageId: VillageId.make(village.value), resource: kind, resourceId: id })
+    })
+
+    /**
+     * The room's events after `since` (replayed from the log), then live, with no gap and no
+     * duplicate; without `since`, live events from now on. The hub is subscribed before the log is
+     * read, and the replay stops at the hub's position, past which the subscription takes over.
+     */
+    const watch = (
+      principal: Principal,
+      room: string,
+      since: string | undefined
+    ): Stream.Stream<RealtimeEvent, RoomError | ServiceUnavailable> =>
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const after = yield* parseSince(since)
+          yield* authorize_(principal, room)
+          const { queue, position } = yield* hub.subscribe
+          const start = after ?? position
+          const replay = Stream.paginateChunkEffect(start, (from) =>
+            from >= position
+              ? Effect.succeed([Chunk.empty<RealtimeEvent>(), Option.none<number>()] as const)
+              : readRoom(room, from, position).pipe(
+                  Effect.map((rows) =>
+                    [
+                      Chunk.fromIterable(rows),
+                      rows.length < logBatchSize ? Option.none<number>() : Option.some(Number(rows[rows.length - 1].id))
+                    ] as const
+                  )
+                )
+          )
+          const last = Math.max(start, position)
+          const live = Stream.fromQueue(queue).pipe(
+            Stream.filter((event) => Number(event.id) > last && event.rooms.includes(room))
+          )
+          return Stream.concat(replay, live)
+        })
+      )
+
+    return { authorize: authorize_, watch } as const
+  }),
+  dependencies: [EventHub.Default]
+}) {}
