@@ -1,0 +1,58 @@
+import { randomBytes } from "node:crypto"
+import * as path from "node:path"
+
+/** A free TCP port on the loopback interface (bound, read, released). */
+export const freePort = () => {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+  const port = listener.port
+  listener.stop(true)
+  return port
+}
+
+export interface ChildService {
+  readonly baseUrl: string
+  readonly rootToken: string
+  readonly process: Bun.Subprocess
+  /** Waits until `/readyz` answers 200. */
+  readonly ready: (timeoutMs?: number) => Promise<void>
+  readonly kill: (signal?: NodeJS.Signals) => Promise<void>
+}
+
+/** The service as a separate `bun run src/main.ts` process (to kill it for real), against `databaseUrl`. */
+export const spawnService = (databaseUrl: string, env: Record<string, string> = {}): ChildService => {
+  const port = freePort()
+  const rootToken = `root_${randomBytes(16).toString("hex")}`
+  const child = Bun.spawn(["bun", "run", path.resolve(import.meta.dir, "../../src/main.ts")], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      BUGBOTS_BOOTSTRAP_TOKEN: rootToken,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
+      ...env
+    },
+    stdout: "inherit",
+    stderr: "inherit"
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  return {
+    baseUrl,
+    rootToken,
+    process: child,
+    ready: async (timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`)
+        const ok = await fetch(`${baseUrl}/readyz`).then((r) => r.ok, () => false)
+        if (ok) return
+        await Bun.sleep(50)
+      }
+      throw new Error(`the service at ${baseUrl} was not ready within ${timeoutMs} ms`)
+    },
+    kill: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await child.exited
+    }
+  }
+}
