@@ -1,4 +1,4 @@
-import { Config, Duration, Effect, LogLevel } from "effect"
+import { Config, Duration, Effect, LogLevel, Option, Redacted } from "effect"
 
 const levels: Record<string, LogLevel.LogLevel> = {
   trace: LogLevel.Trace,
@@ -19,6 +19,10 @@ const logLevel = Config.string("LOG_LEVEL").pipe(
   Config.map((s) => levels[s])
 )
 
+/** A secret that may be unset; set to the empty string counts as unset. */
+const optionalSecret = (name: string) =>
+  Config.option(Config.redacted(name)).pipe(Config.map(Option.filter((value) => Redacted.value(value).length > 0)))
+
 /** Every setting of the service, read once (contract §1). */
 export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", {
   effect: Effect.gen(function* () {
@@ -28,11 +32,11 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
         Config.withDefault(3000)
       ),
       host: yield* Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
-      databaseUrl: yield* Config.option(Config.redacted("DATABASE_URL")),
+      databaseUrl: yield* optionalSecret("DATABASE_URL"),
       dataDir: yield* Config.string("BUGBOTS_DATA_DIR").pipe(Config.withDefault(".data")),
       embeddedPort: yield* Config.port("BUGBOTS_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),
-      bootstrapToken: yield* Config.option(Config.redacted("BUGBOTS_BOOTSTRAP_TOKEN")),
-      githubWebhookSecret: yield* Config.option(Config.redacted("GITHUB_WEBHOOK_SECRET")),
+      bootstrapToken: yield* optionalSecret("BUGBOTS_BOOTSTRAP_TOKEN"),
+      githubWebhookSecret: yield* optionalSecret("GITHUB_WEBHOOK_SECRET"),
       /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */
       webhookMaxAttempts: yield* Config.integer("BUGBOTS_WEBHOOK_MAX_ATTEMPTS").pipe(
         Config.validate({ message: "BUGBOTS_WEBHOOK_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),
