@@ -1,5 +1,5 @@
 /** Shared pieces of the benchmarks: databases, service processes, a closed-loop HTTP load generator. */
-import { randomBytes } from "node:crypto"
+import { createDatabase } from "../test/lib/Database.js"
 import * as path from "node:path"
 
 export const root = path.resolve(import.meta.dir, "..")
@@ -8,15 +8,7 @@ export const root = path.resolve(import.meta.dir, "..")
 export const adminUrl = () =>
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
-export const freshDatabase = async (prefix = "bugbots_bench") => {
-  const name = `${prefix}_${randomBytes(5).toString("hex")}`
-  const admin = new Bun.SQL(adminUrl())
-  await admin.unsafe(`create database ${name}`)
-  await admin.close()
-  const url = new URL(adminUrl())
-  url.pathname = `/${name}`
-  return url.toString()
-}
+export const freshDatabase = async (prefix = "bugbots_bench") => (await createDatabase(adminUrl(), prefix)).url
 
 export const freePort = () => {
   const probe = Bun.serve({ port: 0, fetch: () => new Response() })

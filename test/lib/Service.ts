@@ -2,6 +2,7 @@ import { HttpServer } from "@effect/platform"
 import { ConfigProvider, Effect, Exit, Layer, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import { ServerLive } from "../../src/Server.js"
+import { createDatabase } from "./Database.js"
 
 /** The admin URL of the test PostgreSQL (`bun run test` sets it; see test/run.ts). */
 export const adminUrl = () => {
@@ -11,15 +12,7 @@ export const adminUrl = () => {
 }
 
 /** A fresh, empty database on the test server; every test file gets its own. */
-export const freshDatabase = async (prefix = "bugbots_test") => {
-  const name = `${prefix}_${randomBytes(6).toString("hex")}`
-  const admin = new Bun.SQL(adminUrl())
-  await admin.unsafe(`create database ${name}`)
-  await admin.close()
-  const url = new URL(adminUrl())
-  url.pathname = `/${name}`
-  return { name, url: url.toString() }
-}
+export const freshDatabase = (prefix = "bugbots_test") => createDatabase(adminUrl(), prefix)
 
 export interface TestService {
   readonly baseUrl: string
