@@ -11,6 +11,7 @@ import { AppConfig } from "./Config.js"
 import { HealthHttp } from "./Health/Http.js"
 import { RequestMiddleware } from "./Http/Envelope.js"
 import { WsRoute } from "./Realtime/Ws.js"
+import { RpcRoutes } from "./Rpc/Server.js"
 import { UsersHttp } from "./Users/Http.js"
 import { VillagesHttp } from "./Villages/Http.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
@@ -22,7 +23,7 @@ const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json"
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" })
 
-export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute).pipe(Layer.provide(RequestMiddleware))
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes).pipe(Layer.provide(RequestMiddleware))
 
 /** REST, docs, `/ws` and `/rpc` on one Bun server (contract §1: one port for all). */
 export const HttpLive = HttpLayerRouter.serve(Routes, { disableLogger: true }).pipe(
