@@ -11,7 +11,8 @@ const run = Effect.gen(function* () {
   const databaseUrl = Option.isSome(url)
     ? url.value
     : Redacted.value(yield* embeddedPostgres({ dir: ".data/test-pg", port: Number(process.env.TEST_EMBEDDED_PG_PORT ?? 54330) }))
-  const child = Bun.spawn(["bun", "test", ...process.argv.slice(2)], {
+  // Tests boot real services and processes: allow each a minute.
+  const child = Bun.spawn(["bun", "test", "--timeout=60000", ...process.argv.slice(2)], {
     env: { ...process.env, TEST_DATABASE_URL: databaseUrl },
     stdout: "pipe",
     stderr: "pipe"
