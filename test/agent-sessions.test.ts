@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { makeAgent, makeBug, makeUser, makeVillage } from "./lib/Fixtures.js"
 import { startService, type TestService } from "./lib/Service.js"
+import { connectWs, subscribe } from "./lib/Ws.js"
 
 let svc: TestService
 beforeAll(async () => {
@@ -62,6 +63,26 @@ describe("agent sessions", () => {
     expect(rows.length).toBe(1)
     expect(rows[0]).toMatchObject({ event: "work_stream_event", rooms: [`agent:${agent.id}`], correlation_id: "ws-corr-1" })
     expect(rows[0].data).toMatchObject({ id: r.body.id, session_id: session.id, message: "hello" })
+  })
+
+  test("a village member watching agent:<id> over /ws receives the work stream", async () => {
+    const v = await makeVillage(svc)
+    const agent = await makeAgent(svc, v.id)
+    const operator = await makeUser(svc, { village: v.id, role: "operator" })
+    const ws = await connectWs(svc.baseUrl, operator.token)
+    try {
+      expect(await subscribe(ws, `agent:${agent.id}`)).toMatchObject({ type: "subscribed" })
+      const { body: session } = await agent.api.post("/api/agents/me/sessions")
+      const posted = await agent.api.post(`/api/agent-sessions/${session.id}/events`, { type: "log", message: "live" }, { "x-request-id": "ws-live-1" })
+      expect(posted.status).toBe(201)
+      const frame = await ws.next((m) => m.type === "event" && m.event === "work_stream_event")
+      expect(frame).toMatchObject({ room: `agent:${agent.id}`, correlation_id: "ws-live-1", data: { id: posted.body.id, message: "live" } })
+      expect((await v.root.put(`/api/agents/${agent.id}/state`, { state: "paused" })).status).toBe(200)
+      const update = await ws.next((m) => m.type === "event" && m.event === "agent_update")
+      expect(update.data).toMatchObject({ id: agent.id, state: "paused" })
+    } finally {
+      ws.close()
+    }
   })
 
   test("who may read and write a session", async () => {
