@@ -262,6 +262,39 @@ describe("issues → bug bots", () => {
     expect(created.length).toBe(1)
   })
 
+  test("the same delivery sent 10 times at once is stored once: one ACCEPTED, nine DUPLICATE", async () => {
+    const issueId = githubId()
+    const payload = issuesPayload("opened", { issueId, repoId: githubId(), ownerId: githubId() })
+    const id = crypto.randomUUID()
+    const answers = await Promise.all(Array.from({ length: 10 }, () => deliver(svc.baseUrl, "issues", payload, { id })))
+    expect(answers.map((a) => a.body.status).sort()).toEqual(["ACCEPTED", ...Array(9).fill("DUPLICATE")])
+    await settled(id)
+    expect((await svc.sql`select id from bug_bots where issue_id = ${issueId}`).length).toBe(1)
+  })
+
+  test("two instances on one database share the ledger and still make one bug per issue", async () => {
+    const other = await startService({ databaseUrl: svc.databaseUrl, env: { GITHUB_WEBHOOK_SECRET: webhookSecret } })
+    try {
+      const issueId = githubId()
+      const fields = { issueId, repoId: githubId(), ownerId: githubId(), updatedAt: "2030-04-01T00:00:00Z" }
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => deliver(i % 2 === 0 ? svc.baseUrl : other.baseUrl, "issues", issuesPayload(i < 10 ? "opened" : "labeled", fields)))
+      )
+      expect(answers.every((a) => a.status === 202 && a.body.status === "ACCEPTED")).toBe(true)
+      for (const answer of answers) expect((await settled(answer.id)).status).toBe("processed")
+      expect((await svc.sql`select id from bug_bots where issue_id = ${issueId}`).length).toBe(1)
+    } finally {
+      await other.stop()
+    }
+  })
+
+  test("a payload with NUL characters is stored and applied", async () => {
+    const issueId = githubId()
+    const answer = await apply("opened", { issueId, repoId: githubId(), ownerId: githubId(), body: "before\u0000after" })
+    expect((await delivery(answer.id))!.status).toBe("processed")
+    expect((await bugOfIssue(issueId)).description).toBe("before\ufffdafter")
+  })
+
   test("other events and other issue actions are stored and IGNORED", async () => {
     const push = await deliver(svc.baseUrl, "push", { ref: "refs/heads/main", repository: { id: githubId(), full_name: "x/y" } })
     expect(push.body).toEqual({ status: "IGNORED", delivery_id: push.id })

@@ -12,6 +12,8 @@ import { GitHubSync, MalformedPayload } from "./Sync.js"
 export const claimLease = Duration.seconds(20)
 /** The safety net under the in-process nudge and LISTEN: due retries and expired leases are found this often. */
 const pollInterval = Duration.seconds(1)
+/** NOTIFY is batched: a commit that notifies takes a global lock, one per delivery would serialise the receiver. */
+const announceInterval = Duration.millis(50)
 /** Deliveries processed at once per instance (each holds a database connection for its transaction). */
 const concurrency = 4
 const maxErrorLength = 4000
@@ -29,13 +31,21 @@ const describeFailure = <E>(cause: Cause.Cause<E>) => {
   return (messages.length > 0 ? messages.join("; ") : Cause.pretty(cause)).slice(0, maxErrorLength)
 }
 
-/** Wakes this instance's dispatcher: a delivery was queued here, or NOTIFY said one was queued elsewhere. */
+/**
+ * Wakes the workers when a delivery is queued: this instance's dispatcher at once, and every
+ * instance (through NOTIFY, at most once per `announceInterval`) so they share the work.
+ */
 export class WebhookWakeup extends Effect.Service<WebhookWakeup>()("bugbots/WebhookWakeup", {
   effect: Effect.gen(function* () {
-    const signal = yield* Queue.sliding<void>(1)
+    const local = yield* Queue.sliding<void>(1)
+    const announce = yield* Queue.sliding<void>(1)
     return {
-      nudge: Queue.offer(signal, undefined).pipe(Effect.asVoid),
-      wait: (timeout: Duration.Duration) => Queue.take(signal).pipe(Effect.timeoutOption(timeout), Effect.asVoid)
+      nudge: Queue.offer(local, undefined).pipe(Effect.zipRight(Queue.offer(announce, undefined)), Effect.asVoid),
+      /** Woken by `nudge` or by another instance's NOTIFY. */
+      wake: Queue.offer(local, undefined).pipe(Effect.asVoid),
+      wait: (timeout: Duration.Duration) => Queue.take(local).pipe(Effect.timeoutOption(timeout), Effect.asVoid),
+      /** Resolves when there is something to announce to the other instances. */
+      announced: Queue.take(announce)
     } as const
   })
 }) {}
@@ -121,15 +131,22 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
     )
 
     const listen = sql.listen(deliveriesChannel).pipe(
-      Stream.runForEach(() => wakeup.nudge),
+      Stream.runForEach(() => wakeup.wake),
       Effect.catchAllCause((cause) => Effect.logWarning("LISTEN for webhook deliveries stopped; polling meanwhile", cause)),
       Effect.zipRight(Effect.sleep(pollInterval))
+    )
+
+    const announce = wakeup.announced.pipe(
+      Effect.zipRight(sql.notify(deliveriesChannel, "queued")),
+      Effect.catchAllCause((cause) => Effect.logWarning("NOTIFY of queued webhook deliveries failed", cause)),
+      Effect.zipRight(Effect.sleep(announceInterval))
     )
 
     yield* Effect.addFinalizer(() =>
       Queue.takeAll(jobs).pipe(Effect.flatMap((left) => ledger.release(Chunk.toReadonlyArray(left))), Effect.ignore)
     )
     yield* Effect.forkScoped(Effect.forever(listen))
+    yield* Effect.forkScoped(Effect.forever(announce))
     yield* Effect.forkScoped(Effect.forever(dispatch))
     for (let i = 0; i < concurrency; i++) {
       yield* Effect.forkScoped(Effect.forever(Queue.take(jobs).pipe(Effect.flatMap(processOne))))
