@@ -456,6 +456,15 @@ describe("failures, dead letters and replay", () => {
     expect(await bugOfIssue(issueId)).toMatchObject({ title: "doomed", status: "open" })
   })
 
+  test("a delivery whose worker vanished on every attempt is dead-lettered, not claimed again", async () => {
+    await svc.sql`
+      insert into webhook_deliveries (id, event, action, payload, status, attempts, next_attempt_at, lease_token)
+      values ('abandoned-delivery', 'issues', 'opened', '{}'::jsonb, 'processing', 2, now() - interval '1 second', gen_random_uuid())`
+    const row = await settled("abandoned-delivery")
+    expect(row).toMatchObject({ status: "failed", attempts: 2 })
+    expect(row.last_error).toContain("lease ran out")
+  })
+
   test("replaying a delivery that is queued is 409", async () => {
     const [row] = await svc.sql`
       insert into webhook_deliveries (id, event, action, payload, status, next_attempt_at)

@@ -54,6 +54,9 @@ const recordset = (batch: ReadonlyArray<PendingInsert>) =>
 /** PostgreSQL's jsonb refuses `\u0000`: stored as U+FFFD (the body's signature was checked before). */
 const storable = (json: string) => (json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : json)
 
+/** The columns the admin endpoints show (not the payload). */
+const listed = "id, event, action, status, attempts, next_attempt_at, last_error, request_id, received_at, processed_at"
+
 const interval = (d: Duration.Duration) => `${Math.round(Duration.toMillis(d))} milliseconds`
 
 /** SQL of the delivery ledger; the rules (what to act on, when to retry) live in `Webhooks.ts` and `Worker.ts`. */
@@ -107,9 +110,10 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
 
     /**
      * Claims up to `limit` due deliveries (queued, due for a retry, or whose holder's lease ran out)
-     * for `lease`: concurrent claimers skip each other's rows.
+     * for `lease`: concurrent claimers skip each other's rows. A lease that ran out on the last of
+     * `maxAttempts` is not claimed again (see `abandon`).
      */
-    const claim = (limit: number, lease: Duration.Duration) =>
+    const claim = (limit: number, lease: Duration.Duration, maxAttempts: number) =>
       sql`
         update webhook_deliveries
         set status = 'processing', lease_token = gen_random_uuid(), attempts = attempts + 1,
@@ -117,6 +121,7 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
         where id in (
           select id from webhook_deliveries
           where status in ('pending', 'processing') and next_attempt_at <= now()
+            and (status = 'pending' or attempts < ${maxAttempts})
           order by next_attempt_at, seq
           limit ${limit}
           for update skip locked)
@@ -148,6 +153,17 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
             lease_token = null, last_error = ${error}, updated_at = now()
         where id = ${claimed.id} and lease_token = ${claimed.lease_token}`
 
+    /**
+     * Dead-letters deliveries whose worker vanished (lease ran out) on every one of `maxAttempts`:
+     * a payload that kills the process must not take every instance down in turn, forever.
+     */
+    const abandon = (maxAttempts: number) =>
+      sql`
+        update webhook_deliveries
+        set status = 'failed', lease_token = null, next_attempt_at = null, updated_at = now(),
+            last_error = 'abandoned: the lease ran out on each of its ' || attempts || ' attempts (the worker stopped every time)'
+        where status = 'processing' and next_attempt_at <= now() and attempts >= ${maxAttempts}`.pipe(Effect.asVoid)
+
     /** Claimed rows this instance will not process (it is stopping): due again at once, for anyone. */
     const release = (claims: ReadonlyArray<Claimed>) =>
       claims.length === 0
@@ -159,17 +175,15 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
     /** Queues a settled delivery again with fresh attempts; null when it is unknown or still queued. */
     const requeue = (id: string) =>
       sql`
-        with queued as (
-          update webhook_deliveries
-          set status = 'pending', attempts = 0, next_attempt_at = now(), lease_token = null, updated_at = now()
-          where id = ${id} and status not in ('pending', 'processing')
-          returning *)
-        select * from queued`.pipe(
+        update webhook_deliveries
+        set status = 'pending', attempts = 0, next_attempt_at = now(), lease_token = null, updated_at = now()
+        where id = ${id} and status not in ('pending', 'processing')
+        returning ${sql.literal(listed)}`.pipe(
         Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0]).pipe(Effect.orDie)))
       )
 
     const find = (id: string) =>
-      sql`select * from webhook_deliveries where id = ${id}`.pipe(
+      sql`select ${sql.literal(listed)} from webhook_deliveries where id = ${id}`.pipe(
         Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0]).pipe(Effect.orDie)))
       )
 
@@ -181,14 +195,13 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
         if (statuses !== undefined && statuses.length > 0) conds.push(sql`status in ${sql.in(statuses)}`)
         if (after !== undefined) conds.push(sql`seq < ${Number(after[0])}`)
         const rows = yield* sql<{ seq: string }>`
-          select id, seq, event, action, status, attempts, next_attempt_at, last_error, request_id, received_at, processed_at
-          from webhook_deliveries where ${sql.and(conds)} order by seq desc limit ${limit + 1}`
+          select seq, ${sql.literal(listed)} from webhook_deliveries where ${sql.and(conds)} order by seq desc limit ${limit + 1}`
         const decoded = yield* Effect.forEach(rows, (row) =>
           decodeDelivery(row).pipe(Effect.orDie, Effect.map((delivery) => ({ delivery, seq: Number(row.seq) })))
         )
         return toPage(decoded, limit, (r) => r.delivery, (r) => [r.seq])
       })
 
-    return { insert, claim, lockClaim, settle, fail, release, requeue, find, list } as const
+    return { insert, claim, lockClaim, settle, fail, abandon, release, requeue, find, list } as const
   })
 }) {}

@@ -121,9 +121,10 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
       )
 
     const dispatch = Effect.gen(function* () {
-      const claims = yield* ledger.claim(concurrency, claimLease)
-      if (claims.length === 0) yield* wakeup.wait(pollInterval)
-      else yield* Queue.offerAll(jobs, claims)
+      const claims = yield* ledger.claim(concurrency, claimLease, config.webhookMaxAttempts)
+      if (claims.length > 0) return yield* Queue.offerAll(jobs, claims)
+      yield* ledger.abandon(config.webhookMaxAttempts)
+      yield* wakeup.wait(pollInterval)
     }).pipe(
       Effect.catchAllCause((cause) =>
         Effect.logError("claiming webhook deliveries failed", cause).pipe(Effect.zipRight(Effect.sleep(pollInterval)))
