@@ -2,17 +2,18 @@ import { SqlClient } from "@effect/sql"
 import { DateTime, Effect, Layer, Option } from "effect"
 import type { AgentPrincipal, Principal } from "../Auth/Principal.js"
 import { actorOf, Bugs, type Change, systemActor } from "../Bugs/Bugs.js"
-import type { BugEventKind } from "../Domain/Bug.js"
 import { AgentPaused } from "../Domain/Agent.js"
-import { Bug, severityRank } from "../Domain/Bug.js"
+import { Bug, type BugEventKind, severityRank } from "../Domain/Bug.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
 import type { BugId } from "../Domain/Ids.js"
 import { Lease } from "../Leases/Lease.js"
 import { Leases } from "../Leases/Leases.js"
 import { withDb } from "../Sql/Retry.js"
+import { rowDecoder } from "../Sql/Rows.js"
 import { Claimed, type ClaimRequest, LeaseRenewed } from "./Api.js"
 
 const table = "bug_bots"
+const decodeBug = rowDecoder(Bug)
 
 /** Only agents take work, and only while active. */
 export const worker = (principal: Principal): Effect.Effect<AgentPrincipal, Forbidden | AgentPaused> =>
@@ -55,29 +56,28 @@ export class AgentWork extends Effect.Service<AgentWork>()("bugbots/AgentWork", 
     })
 
     /**
-     * The candidate, locked: the first free bug of the village (SKIP LOCKED, so concurrent claimers
-     * pass each other) unless a bug already assigned to this agent comes before it.
+     * The candidate row, locked: the first free bug of the village (SKIP LOCKED, so concurrent
+     * claimers pass each other) unless a bug already assigned to this agent comes before it.
      */
     const candidate = (agent: AgentPrincipal, request: ClaimRequest) => {
-      const filters = [
-        request.repo_id === undefined ? sql`` : sql`and repo_id = ${request.repo_id}`,
+      const filters = sql`${request.repo_id === undefined ? sql`` : sql`and repo_id = ${request.repo_id}`} ${
         request.min_severity === undefined ? sql`` : sql`and severity_rank <= ${severityRank(request.min_severity)}`
-      ]
-      return sql<{ id: BugId; lease_expires_at: Date }>`
+      }`
+      return sql<{ granted_until: Date }>`
         with mine as (
-          select id, severity_rank, created_at from bug_bots
-          where assigned_agent_id = ${agent.id} and status = 'assigned' ${filters[0]} ${filters[1]}
+          select * from bug_bots
+          where assigned_agent_id = ${agent.id} and status = 'assigned' ${filters}
           order by severity_rank, created_at, id limit 1
           for update
         ), free as (
-          select b.id, b.severity_rank, b.created_at from bug_bots b
+          select b.* from bug_bots b
           where b.village_id = ${agent.village_id} and b.status in ('open', 'triaged')
-            and (b.lease_expires_at is null or b.lease_expires_at <= now()) ${filters[0]} ${filters[1]}
+            and (b.lease_expires_at is null or b.lease_expires_at <= now()) ${filters}
             and not exists (select 1 from mine m where (m.severity_rank, m.created_at, m.id) < (b.severity_rank, b.created_at, b.id))
           order by b.severity_rank, b.created_at, b.id limit 1
           for update of b skip locked
         )
-        select id, ${leases.until(request.lease_seconds)} as lease_expires_at
+        select c.*, ${leases.until(request.lease_seconds)} as granted_until
         from (select * from free union all select * from mine) c
         order by severity_rank, created_at, id limit 1`
     }
@@ -91,10 +91,11 @@ export class AgentWork extends Effect.Service<AgentWork>()("bugbots/AgentWork", 
       }
       return yield* sql.withTransaction(
         Effect.gen(function* () {
-          const [picked] = yield* candidate(agent, request)
-          if (picked === undefined) return Option.none<Claimed>()
-          const lease = { token: leases.newToken(), expires: picked.lease_expires_at }
-          const bug = yield* bugs.mutate(picked.id, actorOf(agent), (bug) => Effect.succeed(claimChange(bug, agent, lease)))
+          const [row] = yield* candidate(agent, request)
+          if (row === undefined) return Option.none<Claimed>()
+          const current = yield* decodeBug(row)
+          const lease = { token: leases.newToken(), expires: row.granted_until }
+          const bug = yield* bugs.mutateLocked(current, actorOf(agent), (bug) => Effect.succeed(claimChange(bug, agent, lease)))
           return Option.some(
             new Claimed({ bug, lease: new Lease({ token: lease.token, expires_at: DateTime.unsafeMake(lease.expires) }) })
           )

@@ -96,14 +96,23 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
         Effect.gen(function* () {
           const current = yield* repo.lockById(id)
           if (!current) return yield* Effect.fail(NotFound.of("bug", id))
-          const change = yield* plan(current)
-          if (change === null) return current
-          const updated = yield* repo.update(id, change.patch)
-          yield* repo.appendEvents(id, actor, change.events, yield* correlationId)
-          yield* emit(updated, current.status)
-          return updated
+          return yield* mutateLocked(current, actor, plan)
         })
       ).pipe(withDb)
+
+    /**
+     * `mutate` for a row the caller has already locked in its open transaction (e.g. picked with
+     * `FOR UPDATE SKIP LOCKED`): the same plan, row, lifecycle events and realtime event.
+     */
+    const mutateLocked = <E, R>(current: Bug, actor: Actor, plan: (bug: Bug) => Effect.Effect<Change | null, E, R>) =>
+      Effect.gen(function* () {
+        const change = yield* plan(current)
+        if (change === null) return current
+        const updated = yield* repo.update(current.id, change.patch)
+        yield* repo.appendEvents(current.id, actor, change.events, yield* correlationId)
+        yield* emit(updated, current.status)
+        return updated
+      })
 
     /** Inserts a bug with its `created` event and `bug_bot_spawn`, in one transaction. */
     const insert = (row: BugInsert, actor: Actor, extraEvents: ReadonlyArray<LifecycleEntry> = []) =>
@@ -267,7 +276,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       return toPage(rows, limit, (r) => r.bug, (r) => r.key)
     })
 
-    return { mutate, insert, get, create, changeStatus, assign, addNote, events, list, statusChange, planStatus, authorizeOn } as const
+    return { mutate, mutateLocked, insert, get, create, changeStatus, assign, addNote, events, list, statusChange, planStatus, authorizeOn } as const
   }),
   dependencies: [BugsRepo.Default, EventLog.Default]
 }) {}
