@@ -46,6 +46,26 @@ describe("claim", () => {
     expect(new Set(owners).size).toBe(6)
   })
 
+  test("agents claiming in a loop over many bugs take each bug exactly once", async () => {
+    const v = await makeVillage(svc)
+    const made = await Promise.all(Array.from({ length: 40 }, (_, i) => makeBug(v.root, v.id, v.repoId, { severity: ["critical", "high", "medium", "low"][i % 4] })))
+    const agents = await Promise.all(Array.from({ length: 8 }, () => makeAgent(svc, v.id)))
+    const taken: Array<string> = []
+    await Promise.all(
+      agents.map(async (agent) => {
+        for (;;) {
+          const r = await agent.api.post("/api/agents/claim", {})
+          if (r.status === 204) return
+          expect(r.status).toBe(200)
+          taken.push(r.body.bug.id)
+          expect((await agent.api.put(`/api/bugs/${r.body.bug.id}/status`, { status: "resolved" })).status).toBe(200)
+        }
+      })
+    )
+    expect(taken.length).toBe(made.length)
+    expect(new Set(taken)).toEqual(new Set(made.map((b) => b.id)))
+  })
+
   test("most severe first, then oldest", async () => {
     const v = await makeVillage(svc)
     const order = [null, "low", "critical", "medium", "high", "critical"]
@@ -220,6 +240,30 @@ describe("lease", () => {
     const late = await agent.api.post(`/api/bugs/${bug.id}/heartbeat`, { lease_token: token })
     expect(late.status).toBe(409)
     expect(late.body.error.code).toBe("LEASE_LOST")
+  })
+
+  test("two instances sweeping the same database end each expired lease once", async () => {
+    const second = await startService({ databaseUrl: svc.databaseUrl })
+    try {
+      const v = await makeVillage(svc)
+      const agent = await makeAgent(svc, v.id)
+      const ids: Array<string> = []
+      for (let i = 0; i < 12; i++) {
+        await makeBug(v.root, v.id, v.repoId)
+        ids.push((await agent.api.post("/api/agents/claim", { lease_seconds: 30 })).body.bug.id)
+      }
+      await svc.sql`update bug_bots set lease_expires_at = now() - interval '1 second' where id in ${svc.sql(ids)}`
+      await waitFor(async () => {
+        const [{ n }] = await svc.sql`select count(*)::int as n from bug_bots where id in ${svc.sql(ids)} and status = 'open'`
+        return n === ids.length ? true : undefined
+      }, 5000)
+      const rows = await svc.sql`
+        select bug_id, count(*)::int as n from bug_bot_events where kind = 'lease_expired' and bug_id in ${svc.sql(ids)} group by bug_id`
+      expect(rows.length).toBe(ids.length)
+      expect(rows.every((r: { n: number }) => r.n === 1)).toBe(true)
+    } finally {
+      await second.stop()
+    }
   })
 
   test("a lease past its end is lost even before the sweeper runs", async () => {
