@@ -18,14 +18,14 @@ const decodeBug = rowDecoder(Bug)
 /** Only agents take work, and only while active. */
 export const worker = (principal: Principal): Effect.Effect<AgentPrincipal, Forbidden | AgentPaused> =>
   principal.type !== "agent"
-    ? Effect.fail(new Forbidden({ message: "only agents claim, heartbeat and release work" }))
+    ? Effect.fail(new Forbidden({ message: "only agents claim work" }))
     : principal.state === "paused"
     ? Effect.fail(new AgentPaused({ message: `agent ${principal.id} is paused` }))
     : Effect.succeed(principal)
 
 /**
  * Contract §7: claims under a lease (`Leases`), heartbeats, releases and the sweeper that takes
- * expired leases back. Every bug change goes through `Bugs.mutate`.
+ * expired leases back. Every bug change goes through `Bugs.mutate` (or `mutateLocked` for a claimed row).
  */
 export class AgentWork extends Effect.Service<AgentWork>()("bugbots/AgentWork", {
   effect: Effect.gen(function* () {
