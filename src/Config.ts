@@ -54,8 +54,10 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       relayPollInterval: yield* Config.duration("BUGBOTS_RELAY_POLL").pipe(Config.withDefault(Duration.millis(500))),
       /** A WebSocket silent this long (no message, no pong to the server's ping) is dropped; 8..960. */
       wsIdleSeconds: yield* Config.integer("BUGBOTS_WS_IDLE_SECONDS").pipe(Config.withDefault(30)),
-      /** Bytes a WebSocket may have queued unsent before it is closed as a slow consumer (4008). */
-      wsBufferBytes: yield* Config.integer("BUGBOTS_WS_BUFFER_BYTES").pipe(Config.withDefault(4 * 1024 * 1024))
+      /** Bytes a WebSocket may have queued unsent; past it, its events wait (in the shared hub) for it to drain. */
+      wsBufferBytes: yield* Config.integer("BUGBOTS_WS_BUFFER_BYTES").pipe(Config.withDefault(1024 * 1024)),
+      /** How long a WebSocket may stay over `wsBufferBytes` before it is closed as a slow consumer (4008). */
+      wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10)))
     }
   })
 }) {}

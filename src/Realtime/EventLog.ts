@@ -42,13 +42,10 @@ export class EventLog extends Effect.Service<EventLog>()("bugbots/EventLog", {
     const sql = yield* PgClient.PgClient
     const append = Effect.fn("EventLog.append")(function* (entry: Append) {
       const correlation = yield* correlationId
-      // The xid is taken (from the FROM clause) before the id (the column default): the relay
-      // relies on every transaction that holds an id having an xid below the next snapshot's xmax.
       const [row] = yield* sql<{ id: number }>`
-        insert into realtime_events (xid, event, rooms, bug_id, version, correlation_id, data)
-        select x, ${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
-               ${correlation}, ${sql.json(entry.data)}
-        from pg_current_xact_id() as x
+        insert into realtime_events (event, rooms, bug_id, version, correlation_id, data)
+        values (${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
+                ${correlation}, ${sql.json(entry.data)})
         returning id`
       yield* sql`select pg_notify(${notifyChannel}, ${String(row.id)})`
       return row.id

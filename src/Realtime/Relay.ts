@@ -14,13 +14,14 @@ const relisten = Schedule.exponential("200 millis").pipe(
  * The one reader of the log in this instance: it hands every settled event, in id order, to the
  * `EventHub`. A NOTIFY (payload: the id) nudges it; a short poll covers lost notifications.
  *
- * No gap over sequence ids: ids are taken when a transaction inserts, but transactions commit in
- * any order, so id 7 can be visible while id 6 is still in flight (or will roll back). The relay
- * hands out ids strictly in order and stops at a hole. At a hole it notes the snapshot's xmax;
- * every transaction that could still commit the missing ids holds an xid below it (`EventLog.append`
- * takes its xid before its id), so once the oldest transaction in flight is at or past that xmax,
- * whatever is still missing below the next present id rolled back (or was never used) and is
- * skipped. The start position is settled the same way before anyone may subscribe.
+ * No gap over sequence ids: a transaction takes its id when it inserts, but transactions commit
+ * in any order, so id 7 can be visible while id 6 is still in flight (or will roll back). The relay
+ * hands out ids strictly in order and stops at a hole. There it notes which transactions are
+ * writing to the log (each holds RowExclusiveLock on it until it ends); the one holding a missing
+ * id is among them, since it took the lock before its id, and its id before the later ids we see.
+ * Once all of them have ended, every id still missing below the next present one rolled back (or
+ * was never used) and is skipped. This waits only for writers of this table, not for unrelated
+ * long transactions. The start position is settled the same way before anyone may subscribe.
  */
 export const RelayLive = Layer.scopedDiscard(
   Effect.gen(function* () {
@@ -29,25 +30,31 @@ export const RelayLive = Layer.scopedDiscard(
     const config = yield* AppConfig
     const nudges = yield* Queue.sliding<void>(1)
 
-    const xmax = sql<{ xmax: string }>`select pg_snapshot_xmax(pg_current_snapshot())::text as xmax`.pipe(
-      Effect.map(([row]) => row.xmax)
+    /** The transactions that have written to the log and not ended yet (their RowExclusiveLock stays until then). */
+    const writers = sql<{ writers: ReadonlyArray<string> }>`
+      select coalesce(array_agg(virtualtransaction), '{}') as writers from pg_locks
+      where locktype = 'relation' and relation = 'realtime_events'::regclass and mode = 'RowExclusiveLock'`.pipe(
+      Effect.map(([row]) => row.writers)
     )
-    const passed = (mark: string) =>
-      sql<{ passed: boolean }>`select pg_snapshot_xmin(pg_current_snapshot()) >= ${mark}::xid8 as passed`.pipe(
-        Effect.map(([row]) => row.passed)
-      )
+    const ended = (those: ReadonlyArray<string>) =>
+      those.length === 0
+        ? Effect.succeed(true)
+        : sql<{ ended: boolean }>`
+            select not exists (
+              select 1 from pg_locks
+              where locktype = 'relation' and relation = 'realtime_events'::regclass and mode = 'RowExclusiveLock'
+                and virtualtransaction = any(${those})
+            ) as ended`.pipe(Effect.map(([row]) => row.ended))
 
     let last = 0
     /** Every id at or below this is settled: present in the log, or never will be. */
     let settled = 0
-    let hole: { readonly below: number; readonly mark: string } | undefined
+    let hole: { readonly below: number; readonly writers: ReadonlyArray<string> } | undefined
 
     const startAt = Effect.gen(function* () {
-      const [row] = yield* sql<{ id: string; xmax: string }>`
-        select coalesce(max(id), 0)::text as id, pg_snapshot_xmax(pg_current_snapshot())::text as xmax from realtime_events`
-      yield* passed(row.xmax).pipe(
-        Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (ok) => ok })
-      )
+      const [row] = yield* sql<{ id: string }>`select coalesce(max(id), 0)::text as id from realtime_events`
+      const inFlight = yield* writers
+      yield* ended(inFlight).pipe(Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (done) => done }))
       last = Number(row.id)
       settled = last
       yield* hub.start(last)
@@ -57,17 +64,17 @@ export const RelayLive = Layer.scopedDiscard(
     /** One pass: hands out what is settled; true when a full batch suggests more is waiting. */
     const pass = Effect.gen(function* () {
       if (hole !== undefined && last >= hole.below) hole = undefined
-      if (hole !== undefined && (yield* passed(hole.mark))) {
+      if (hole !== undefined && (yield* ended(hole.writers))) {
         settled = Math.max(settled, hole.below - 1)
         hole = undefined
       }
       const rows = yield* sql`
         select id::text as id, event, rooms, correlation_id, data from realtime_events
-        where id > ${last} order by id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents))
+        where id > ${last} order by realtime_events.id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents))
       for (const row of rows) {
         const id = Number(row.id)
-        if (id !== last + 1 && id > settled) {
-          if (hole === undefined) hole = { below: id, mark: yield* xmax }
+        if (id > Math.max(last, settled) + 1) {
+          if (hole === undefined) hole = { below: id, writers: yield* writers }
           return false
         }
         yield* hub.publish(row)

@@ -59,7 +59,7 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
       sql`
         select id::text as id, event, rooms, correlation_id, data from realtime_events
         where rooms @> array[${room}]::text[] and id > ${since} and id <= ${until}
-        order by id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents), withDb)
+        order by realtime_events.id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents), withDb)
 
     /** The same rule as REST reads: a room of a village the principal cannot see does not exist for it. */
     const authorize_ = Effect.fn("Rooms.authorize")(function* (principal: Principal, room: string) {

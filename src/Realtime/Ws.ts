@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Deferred, Effect, Either, FiberMap, Layer, Option, Queue, Schema, Stream } from "effect"
+import { type Chunk, Deferred, Duration, Effect, Either, FiberMap, Layer, Option, Queue, Schema, Stream } from "effect"
 import { Auth } from "../Auth/Auth.js"
 import type { Principal } from "../Auth/Principal.js"
 import { AppConfig } from "../Config.js"
@@ -12,6 +12,9 @@ import { parseSince, Rooms } from "./Rooms.js"
 
 /** Close code for a client that does not read fast enough (application range 4000-4999). */
 export const slowConsumerCloseCode = 4008
+
+/** How often a writer blocked on a full socket looks again. */
+const drainPoll = Duration.millis(20)
 
 const Since = Schema.Union(Schema.String, Schema.NonNegativeInt.pipe(Schema.transform(Schema.String, { decode: String, encode: Number })))
 
@@ -54,22 +57,35 @@ const failureResponse = (error: Unauthenticated | ServiceUnavailable | UpgradeRe
     { status: error._tag === "Unauthenticated" ? 401 : error._tag === "UpgradeRequired" ? 426 : 503 }
   )
 
+export interface ConnectionSettings {
+  readonly bufferBytes: number
+  readonly stallTimeout: Duration.Duration
+}
+
 /**
  * One WebSocket connection: the client's messages, handled in order, and a fiber per subscribed
- * room writing that room's events. Writes never wait: Bun queues what the socket cannot take yet,
- * and a connection whose queue passes `bufferBytes` is closed (4008) rather than slowing anyone.
+ * room writing that room's events.
+ *
+ * Flow control: a room fiber writes while the socket has at most `bufferBytes` queued unsent, else
+ * it waits for the socket to drain and stops pulling from its hub subscription and from the log
+ * (a long `since` replay proceeds at the client's pace). A socket that stays over the bound for
+ * `stallTimeout` is closed with 4008: its memory is bounded by `bufferBytes` plus that much of the
+ * hub's backlog, which is shared by all subscribers, and nobody else ever waits for it.
  */
 const serveConnection = (
   ws: ServerWebSocket,
   incoming: Queue.Dequeue<string | Uint8Array>,
   closed: Effect.Effect<void>,
   principal: Principal,
-  deps: { readonly rooms: Rooms; readonly hub: EventHub; readonly bufferBytes: number }
+  deps: { readonly rooms: Rooms; readonly hub: EventHub; readonly settings: ConnectionSettings }
 ) =>
   Effect.gen(function* () {
     const done = yield* Deferred.make<void>()
     const subscriptions = yield* FiberMap.make<string>()
+    const { bufferBytes } = deps.settings
+    const stallMillis = Duration.toMillis(deps.settings.stallTimeout)
     let open = true
+    let stalledSince: number | undefined
 
     const close = (code: number, reason: string) => {
       if (!open) return
@@ -78,23 +94,37 @@ const serveConnection = (
       Deferred.unsafeDone(done, Effect.void)
     }
     const send = (frame: string) => {
-      if (!open) return
-      const status = ws.send(frame)
-      if (status === 0 || ws.getBufferedAmount() > deps.bufferBytes) {
-        close(slowConsumerCloseCode, "slow consumer: too many unsent messages; reconnect with since")
-      }
+      if (open && ws.send(frame) === 0) close(slowConsumerCloseCode, "slow consumer: the socket dropped a message")
     }
+    const writable = () => !open || ws.getBufferedAmount() <= bufferBytes
+
+    /** Waits until the socket is under its bound again; past the stall timeout, closes it. */
+    const drained = Effect.gen(function* () {
+      stalledSince ??= Date.now()
+      while (!writable()) {
+        if (Date.now() - stalledSince > stallMillis) {
+          return close(slowConsumerCloseCode, "slow consumer: too many unsent messages; reconnect with since")
+        }
+        yield* Effect.sleep(drainPoll)
+      }
+      stalledSince = undefined
+    })
+
+    const write = (events: Chunk.Chunk<RealtimeEvent>, room: string) =>
+      Effect.gen(function* () {
+        for (const event of events) {
+          if (!writable()) yield* drained
+          if (!open) return
+          send(eventFrame(event, room))
+        }
+      })
     const reply = (message: Record<string, unknown>) => Effect.sync(() => send(JSON.stringify(message)))
     const replyError = (error: { readonly _tag: string; readonly message: string }, room?: string) =>
       reply({ type: "error", code: codeOf(error._tag), message: error.message, ...(room === undefined ? {} : { room }) })
 
     const follow = (room: string, since: string) =>
       deps.rooms.watch(principal, room, since).pipe(
-        Stream.runForEachChunk((chunk) =>
-          Effect.sync(() => {
-            for (const event of chunk) send(eventFrame(event, room))
-          })
-        ),
+        Stream.runForEachChunk((chunk) => write(chunk, room)),
         Effect.catchAll((error) => replyError(error, room))
       )
 
@@ -150,7 +180,7 @@ export const WsRoute = Layer.unwrapEffect(
     const hub = yield* EventHub
     const config = yield* AppConfig
     const settings = { idleSeconds: config.wsIdleSeconds }
-    const deps = { rooms, hub, bufferBytes: config.wsBufferBytes }
+    const deps = { rooms, hub, settings: { bufferBytes: config.wsBufferBytes, stallTimeout: config.wsStallTimeout } }
 
     return HttpLayerRouter.add("GET", "/ws", (request) =>
       Effect.gen(function* () {
