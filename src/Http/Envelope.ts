@@ -82,6 +82,8 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
       }
       return app.pipe(
         Effect.catchAllCause((cause) => {
+          // A client that went away (a closed WebSocket, an aborted request) is not a failure of ours.
+          if (Cause.isInterruptedOnly(cause)) return Effect.succeed(HttpServerResponse.empty({ status: 499 }))
           // The router fails with RouteNotFound; a body that is not JSON surfaces as a RequestError defect.
           const error = Cause.squash(cause)
           if (error instanceof HttpServerError.RouteNotFound) {
