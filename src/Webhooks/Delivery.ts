@@ -12,7 +12,9 @@ export const DeliveryStatus = Schema.Literal("pending", "processing", "processed
 export type DeliveryStatus = typeof DeliveryStatus.Type
 
 /** `X-GitHub-Delivery`: a GUID from GitHub; any short printable token is accepted. */
-export const DeliveryId = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/), Schema.brand("DeliveryId"))
+export const DeliveryId = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/), Schema.brand("DeliveryId")).annotations({
+  description: "the X-GitHub-Delivery of a delivery"
+})
 export type DeliveryId = typeof DeliveryId.Type
 
 /** Contract §6: what the receiver answers once the delivery is stored. */

@@ -130,19 +130,17 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
       )
 
     /**
-     * Inside the processing transaction: locks the row while the lease is still `claimed`'s, so a
-     * delivery is applied at most once even when a lease ran out and another worker claimed it.
+     * The first statement of the processing transaction: settles the delivery if the lease is still
+     * `claimed`'s (false otherwise, and nothing is applied). The row stays locked until the
+     * transaction ends, and a failure later in it rolls the settlement back with everything else:
+     * a delivery is applied at most once even when its lease ran out and another worker claimed it.
      */
-    const lockClaim = (claimed: Claimed) =>
-      sql`select 1 from webhook_deliveries where id = ${claimed.id} and lease_token = ${claimed.lease_token} for update`.pipe(
-        Effect.map((rows) => rows.length > 0)
-      )
-
     const settle = (claimed: Claimed, status: "processed" | "ignored") =>
       sql`
         update webhook_deliveries
         set status = ${status}, processed_at = now(), lease_token = null, next_attempt_at = null, last_error = null, updated_at = now()
-        where id = ${claimed.id} and lease_token = ${claimed.lease_token}`
+        where id = ${claimed.id} and lease_token = ${claimed.lease_token}
+        returning id`.pipe(Effect.map((rows) => rows.length > 0))
 
     /** A failed attempt: back to `pending` after `retryIn`, or dead-lettered (`failed`) when it is null. */
     const fail = (claimed: Claimed, error: string, retryIn: Duration.Duration | null) =>
@@ -202,6 +200,6 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
         return toPage(decoded, limit, (r) => r.delivery, (r) => [r.seq])
       })
 
-    return { insert, claim, lockClaim, settle, fail, abandon, release, requeue, find, list } as const
+    return { insert, claim, settle, fail, abandon, release, requeue, find, list } as const
   })
 }) {}

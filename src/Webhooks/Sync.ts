@@ -12,7 +12,6 @@ import {
   InstallationRepositoriesEvent,
   type Issue,
   IssuesEvent,
-  isHandled,
   type Repository,
   type RepositoryRef,
   severityOf,
@@ -140,10 +139,13 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
       const row = yield* repo(repository, repository.owner)
       if (installationId !== undefined) {
         yield* sql`
-          insert into github_installations (id, village_id, account_id, account_login, account_type)
-          values (${installationId}, ${row.village_id}, ${repository.owner.id}, ${accountName(repository.owner)}, ${repository.owner.type ?? null})
-          on conflict (id) do nothing`
-        yield* link(installationId, row.id)
+          with installation as (
+            insert into github_installations (id, village_id, account_id, account_login, account_type)
+            values (${installationId}, ${row.village_id}, ${repository.owner.id}, ${accountName(repository.owner)}, ${repository.owner.type ?? null})
+            on conflict (id) do nothing)
+          insert into github_installation_repos (installation_id, repo_id) values (${installationId}, ${row.id})
+          on conflict (installation_id, repo_id) do update set removed_at = null
+            where github_installation_repos.removed_at is not null`
       }
       return row
     })
@@ -216,13 +218,12 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
       yield* bugs.mutate(bugId, systemActor, (bug) => Effect.succeed(planIssue(bug, issue, event.action, target)))
     })
 
-    /** Applies a delivery; `false` when it is not one bugbots acts on. */
+    /** Applies a delivery bugbots acts on (see `isHandled`). */
     const apply = Effect.fn("GitHubSync.apply")(function* (event: string, action: string | null, payload: unknown) {
-      if (!isHandled(event, action)) return false
-      if (event === "issues") yield* onIssue(payload)
-      else if (event === "installation") yield* onInstallation(payload)
-      else yield* onInstallationRepositories(payload)
-      return true
+      if (event === "issues") return yield* onIssue(payload)
+      if (event === "installation") return yield* onInstallation(payload)
+      if (event === "installation_repositories") return yield* onInstallationRepositories(payload)
+      return yield* new MalformedPayload({ message: `bugbots does not act on ${event}.${action}` })
     })
 
     return { apply } as const

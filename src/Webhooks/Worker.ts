@@ -2,6 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Chunk, Duration, Effect, Exit, Layer, Option, Queue, Schedule, ScheduleDecision, ScheduleIntervals, Stream } from "effect"
 import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
+import { isHandled } from "./GitHub.js"
 import { type Claimed, deliveriesChannel, WebhookLedger } from "./Ledger.js"
 import { GitHubSync, MalformedPayload } from "./Sync.js"
 
@@ -93,9 +94,9 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
     const apply = (claimed: Claimed) =>
       sql.withTransaction(
         Effect.gen(function* () {
-          if (!(yield* ledger.lockClaim(claimed))) return
-          const acted = yield* sync.apply(claimed.event, claimed.action, claimed.payload)
-          yield* ledger.settle(claimed, acted ? "processed" : "ignored")
+          const handled = isHandled(claimed.event, claimed.action)
+          if (!(yield* ledger.settle(claimed, handled ? "processed" : "ignored"))) return
+          if (handled) yield* sync.apply(claimed.event, claimed.action, claimed.payload)
         })
       )
 
