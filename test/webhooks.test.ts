@@ -94,6 +94,19 @@ describe("receiving", () => {
     const answer = await deliver(svc.baseUrl, "issues", null, { rawBody: big })
     expect(answer.status).toBe(413)
     expect(answer.body.error.code).toBe("PAYLOAD_TOO_LARGE")
+    const chunk = new TextEncoder().encode(big)
+    const chunked = await fetch(`${svc.baseUrl}/api/webhooks/github`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": crypto.randomUUID(), "x-hub-signature-256": sign(big) },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(chunk)
+          controller.close()
+        }
+      })
+    })
+    expect(chunked.status).toBe(413)
+    expect(((await chunked.json()) as any).error.code).toBe("PAYLOAD_TOO_LARGE")
   })
 
   test("a form-encoded or text content type is not refused with 415: the signature decides", async () => {
