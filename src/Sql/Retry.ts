@@ -8,7 +8,7 @@ export const retryAfter = Duration.seconds(2)
 /** Transient database trouble: exponential from 50 ms with jitter, each wait capped at 1 s, 5 tries. */
 export const databaseRetry = Schedule.exponential("50 millis").pipe(
   Schedule.jittered,
-  Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(1))),
+  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(1))),
   Schedule.intersect(Schedule.recurs(4))
 )
 
