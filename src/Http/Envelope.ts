@@ -53,6 +53,21 @@ const envelope = (response: HttpServerResponse.HttpServerResponse, requestId: st
 const hasJsonBody = (request: HttpServerRequest.HttpServerRequest) =>
   /^application\/([a-z.+-]*\+)?json\b/i.test(request.headers["content-type"] ?? "")
 
+/**
+ * A JSON endpoint whose fields are all optional (`POST /api/agents/claim`) may be called with no
+ * body at all: it reads as `{}` instead of failing to parse.
+ */
+const emptyBodyAsEmptyObject = (request: HttpServerRequest.HttpServerRequest): HttpServerRequest.HttpServerRequest => {
+  const empty =
+    (request.method === "POST" || request.method === "PUT" || request.method === "PATCH") &&
+    (request.headers["content-length"] === "0" || (request.headers["content-length"] === undefined && request.headers["transfer-encoding"] === undefined))
+  if (!empty || ownMediaType(request.url)) return request
+  return Object.create(request, {
+    json: { value: Effect.succeed({}) },
+    text: { value: Effect.succeed("{}") }
+  }) as HttpServerRequest.HttpServerRequest
+}
+
 /** Paths whose bodies follow another media type than JSON (webhooks verify raw bytes; RPC frames). */
 const ownMediaType = (url: string) => url.startsWith("/api/webhooks/") || url.startsWith("/rpc")
 
@@ -104,7 +119,7 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
         const request = yield* HttpServerRequest.HttpServerRequest
         const requestId = request.headers["x-request-id"] || randomUUID()
         const started = Date.now()
-        const response = yield* respond(app, request, requestId).pipe(
+        const response = yield* respond(app.pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, emptyBodyAsEmptyObject(request))), request, requestId).pipe(
           Effect.tap((response) =>
             Effect.logInfo("http request").pipe(
               Effect.annotateLogs({ method: request.method, url: request.url, status: response.status, ms: Date.now() - started })
