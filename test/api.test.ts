@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { client, type Client } from "./lib/Client.js"
-import { makeBug, makeVillage } from "./lib/Fixtures.js"
+import { makeAgent, makeBug, makeVillage } from "./lib/Fixtures.js"
 import { freshDatabase, startService, type TestService } from "./lib/Service.js"
 import { tcpProxy } from "./lib/TcpProxy.js"
 
@@ -62,6 +62,12 @@ describe("wire conventions", () => {
     const big = await root.post("/api/villages", { name: "x".repeat(10_000) })
     expectEnvelope(big, 413, "PAYLOAD_TOO_LARGE")
     expectEnvelope(await client(svc.baseUrl).get("/nowhere"), 404, "NOT_FOUND")
+  })
+
+  test("a POST whose fields are all optional may come with no body", async () => {
+    const agent = await makeAgent(svc, (await makeVillage(svc)).id)
+    const claim = await fetch(`${svc.baseUrl}/api/agents/claim`, { method: "POST", headers: { authorization: `Bearer ${agent.token}` } })
+    expect(claim.status).toBe(204)
   })
 
   test("list parameters are validated", async () => {
