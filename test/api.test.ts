@@ -42,8 +42,8 @@ describe("wire conventions", () => {
     const invalid = await root.put(`/api/bugs/${crypto.randomUUID()}/status`, { status: "sleeping" })
     expectEnvelope(invalid, 400, "VALIDATION_FAILED")
     expect(Array.isArray(invalid.body.error.details)).toBe(true)
-    const badJson = await root.call("POST", "/api/villages", undefined, { "content-type": "application/json" })
-    expectEnvelope(badJson, 400, "BAD_REQUEST")
+    const empty = await root.call("POST", "/api/villages", undefined, { "content-type": "application/json" })
+    expectEnvelope(empty, 400, "VALIDATION_FAILED")
     const broken = await fetch(`${svc.baseUrl}/api/villages`, {
       method: "POST",
       headers: { authorization: `Bearer ${svc.rootToken}`, "content-type": "application/json" },
