@@ -10,6 +10,7 @@ import { LoggingLive } from "./Logging.js"
 import { EventHub } from "./Realtime/EventHub.js"
 import { RelayLive } from "./Realtime/Relay.js"
 import { Rooms } from "./Realtime/Rooms.js"
+import { WsFanout } from "./Realtime/WsFanout.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
@@ -25,7 +26,7 @@ const BootstrapLive = Layer.effectDiscard(
 )
 
 /** The services the routes share, provided outside `serve`. */
-export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default, Webhooks.Default, EventHub.Default, Rooms.Default)
+export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default, Webhooks.Default, EventHub.Default, Rooms.Default, WsFanout.Default)
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
 

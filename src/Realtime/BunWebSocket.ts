@@ -13,6 +13,8 @@ export interface SocketData {
   readonly closeDeferred: Deferred.Deferred<void, Socket.SocketCloseError>
   readonly buffer: Array<string | Uint8Array>
   run: (message: string | Uint8Array) => void
+  /** `/ws` only: told when the socket has closed, whoever closed it. */
+  readonly onClose?: () => void
 }
 
 export type ServerWebSocket = Bun.ServerWebSocket<SocketData>
@@ -20,17 +22,20 @@ export type ServerWebSocket = Bun.ServerWebSocket<SocketData>
 export interface Settings {
   /** Seconds without a message or a pong before Bun drops the socket; it pings shortly before. */
   readonly idleSeconds: number
+  /** The soft bound on a socket's unsent bytes (see `Ws.ts`); Bun's hard bound is a multiple of it. */
+  readonly bufferBytes: number
 }
 
-/** What `/ws` uses of the Bun server: upgrading, and reinstalling the WebSocket handlers. */
-interface BunServer {
+/** What `/ws` uses of the Bun server: upgrading, topics, and reinstalling the WebSocket handlers. */
+export interface BunServer {
   upgrade(request: Request, options: { data: SocketData }): boolean
   reload(options: { websocket: Bun.WebSocketHandler<SocketData> }): unknown
+  publish(topic: string, data: string): number
 }
 
 const isBunServer = (u: unknown): u is BunServer =>
   typeof u === "object" && u !== null && "upgrade" in u && typeof u.upgrade === "function" &&
-  "reload" in u && typeof u.reload === "function"
+  "reload" in u && typeof u.reload === "function" && "publish" in u && typeof u.publish === "function"
 
 /**
  * The Bun server behind a request. platform-bun keeps it on its request object and exposes only
@@ -43,9 +48,11 @@ const serverOf = (request: HttpServerRequest.HttpServerRequest) =>
 const configured = new WeakSet<BunServer>()
 
 /**
- * platform-bun builds the server with Bun's default WebSocket options (idle timeout 120 s). The
- * handlers are reinstalled once, unchanged in behaviour, with the configured idle timeout: Bun pings
- * a quiet client shortly before it and drops one that does not answer (the heartbeat).
+ * platform-bun builds the server with Bun's default WebSocket options: idle timeout 120 s, and past
+ * 16 MB unsent a socket silently drops messages (a gap). The handlers are reinstalled once,
+ * unchanged in behaviour, with the configured idle timeout (Bun pings a quiet client shortly before
+ * it and drops one that does not answer: the heartbeat) and a hard bound that closes the socket
+ * instead of dropping (the client then resumes with `since`).
  */
 const configure = (server: BunServer, settings: Settings) => {
   if (configured.has(server)) return
@@ -54,6 +61,8 @@ const configure = (server: BunServer, settings: Settings) => {
     websocket: {
       idleTimeout: Math.min(960, Math.max(8, settings.idleSeconds)),
       sendPings: true,
+      backpressureLimit: Math.max(16 * 1024 * 1024, 4 * settings.bufferBytes),
+      closeOnBackpressureLimit: true,
       open(ws) {
         Deferred.unsafeDone(ws.data.deferred, Exit.succeed(ws))
       },
@@ -61,6 +70,7 @@ const configure = (server: BunServer, settings: Settings) => {
         ws.data.run(message)
       },
       close(ws, code, closeReason) {
+        ws.data.onClose?.()
         Deferred.unsafeDone(
           ws.data.closeDeferred,
           Socket.defaultCloseCodeIsError(code)
@@ -73,20 +83,21 @@ const configure = (server: BunServer, settings: Settings) => {
 }
 
 export interface Upgraded {
+  readonly server: BunServer
   readonly ws: ServerWebSocket
-  /** Completes when the client or the server closed the socket. */
-  readonly closed: Effect.Effect<void>
+}
+
+export interface Handlers {
+  /** Every frame the client sends, from the first one on. */
+  readonly onMessage: (message: string | Uint8Array) => void
+  readonly onClose: () => void
 }
 
 /**
- * Upgrades the request to a raw Bun WebSocket; `onMessage` gets every frame the client sends, from
- * the first one on. `None` when the request is not an upgrade.
+ * Upgrades the request to a raw Bun WebSocket, once it is open. `None` when the request is not an
+ * upgrade. The request may be answered at once: Bun ignores the response of an upgraded request.
  */
-export const upgrade = (
-  request: HttpServerRequest.HttpServerRequest,
-  settings: Settings,
-  onMessage: (message: string | Uint8Array) => void
-) =>
+export const upgrade = (request: HttpServerRequest.HttpServerRequest, settings: Settings, handlers: Handlers) =>
   Effect.gen(function* () {
     const server = yield* serverOf(request).pipe(
       Effect.orElse(() => Effect.dieMessage("@effect/platform-bun no longer exposes the Bun server on its requests"))
@@ -96,9 +107,10 @@ export const upgrade = (
       deferred: yield* Deferred.make<ServerWebSocket>(),
       closeDeferred: yield* Deferred.make<void, Socket.SocketCloseError>(),
       buffer: [],
-      run: onMessage
+      run: handlers.onMessage,
+      onClose: handlers.onClose
     }
     if (!server.upgrade(BunHttpServerRequest.toRequest(request), { data })) return Option.none<Upgraded>()
     const ws = yield* Deferred.await(data.deferred)
-    return Option.some<Upgraded>({ ws, closed: Deferred.await(data.closeDeferred).pipe(Effect.ignore) })
+    return Option.some<Upgraded>({ server, ws })
   })

@@ -1,4 +1,5 @@
 import { Deferred, Effect, PubSub, Ref } from "effect"
+import { ServiceUnavailable } from "../Domain/Errors.js"
 import type { RealtimeEvent } from "./Events.js"
 
 /**
@@ -22,14 +23,20 @@ export class EventHub extends Effect.Service<EventHub>()("bugbots/EventHub", {
     const publish = (event: RealtimeEvent) =>
       Ref.set(position, Number(event.id)).pipe(Effect.zipRight(PubSub.publish(pubsub, event)))
 
+    /** Until the relay has settled its start position (normally at once; 10 s at most, else 503). */
+    const awaitReady = Deferred.await(ready).pipe(
+      Effect.timeoutFail({
+        duration: "10 seconds",
+        onTimeout: () => new ServiceUnavailable({ message: "the realtime relay has not reached the event log yet; retry later" })
+      })
+    )
+
     /** A subscription to every event published from now on, and the position it starts after. */
     const subscribe = Effect.gen(function* () {
-      yield* Deferred.await(ready)
+      yield* awaitReady
       const queue = yield* PubSub.subscribe(pubsub)
       return { queue, position: yield* Ref.get(position) } as const
     })
-
-    const awaitReady = Deferred.await(ready)
 
     return { start, publish, subscribe, awaitReady, position: Ref.get(position) } as const
   })

@@ -61,6 +61,21 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
         where rooms @> array[${room}]::text[] and id > ${since} and id <= ${until}
         order by realtime_events.id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents), withDb)
 
+    /** The room's events with `after < id <= until`, from the log, in id order, a page at a time. */
+    const replay_ = (room: string, after: number, until: number): Stream.Stream<RealtimeEvent, ServiceUnavailable> =>
+      Stream.paginateChunkEffect(after, (from) =>
+        from >= until
+          ? Effect.succeed([Chunk.empty<RealtimeEvent>(), Option.none<number>()] as const)
+          : readRoom(room, from, until).pipe(
+              Effect.map((rows) =>
+                [
+                  Chunk.fromIterable(rows),
+                  rows.length < logBatchSize ? Option.none<number>() : Option.some(Number(rows[rows.length - 1].id))
+                ] as const
+              )
+            )
+      )
+
     /** The same rule as REST reads: a room of a village the principal cannot see does not exist for it. */
     const authorize_ = Effect.fn("Rooms.authorize")(function* (principal: Principal, room: string) {
       const { kind, id } = yield* parseRoom(room)
@@ -85,18 +100,7 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
           yield* authorize_(principal, room)
           const { queue, position } = yield* hub.subscribe
           const start = after ?? position
-          const replay = Stream.paginateChunkEffect(start, (from) =>
-            from >= position
-              ? Effect.succeed([Chunk.empty<RealtimeEvent>(), Option.none<number>()] as const)
-              : readRoom(room, from, position).pipe(
-                  Effect.map((rows) =>
-                    [
-                      Chunk.fromIterable(rows),
-                      rows.length < logBatchSize ? Option.none<number>() : Option.some(Number(rows[rows.length - 1].id))
-                    ] as const
-                  )
-                )
-          )
+          const replay = replay_(room, start, position)
           const last = Math.max(start, position)
           const live = Stream.fromQueue(queue).pipe(
             Stream.filter((event) => Number(event.id) > last && event.rooms.includes(room))
@@ -105,7 +109,7 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
         })
       )
 
-    return { authorize: authorize_, watch } as const
+    return { authorize: authorize_, watch, replay: replay_ } as const
   }),
   dependencies: [EventHub.Default]
 }) {}

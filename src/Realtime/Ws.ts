@@ -1,20 +1,22 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { type Chunk, Deferred, Duration, Effect, Either, FiberMap, Layer, Option, Queue, Schema, Stream } from "effect"
+import { Duration, Effect, Either, FiberMap, FiberSet, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
 import { Auth } from "../Auth/Auth.js"
 import type { Principal } from "../Auth/Principal.js"
 import { AppConfig } from "../Config.js"
 import { ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
 import { codeOf } from "../Http/Envelope.js"
 import { type ServerWebSocket, upgrade } from "./BunWebSocket.js"
-import { EventHub } from "./EventHub.js"
 import type { RealtimeEvent } from "./Events.js"
 import { parseSince, Rooms } from "./Rooms.js"
+import { eventFrame, type Joiner, WsFanout } from "./WsFanout.js"
 
 /** Close code for a client that does not read fast enough (application range 4000-4999). */
 export const slowConsumerCloseCode = 4008
 
 /** How often a writer blocked on a full socket looks again. */
 const drainPoll = Duration.millis(20)
+/** How many live events a socket still replaying may fall behind before it is closed. */
+const maxPending = 10_000
 
 const Since = Schema.Union(Schema.String, Schema.NonNegativeInt.pipe(Schema.transform(Schema.String, { decode: String, encode: Number })))
 
@@ -27,23 +29,6 @@ const ClientMessage = Schema.Union(
 const decodeClientMessage = Schema.decodeUnknownEither(ClientMessage)
 
 class UpgradeRequired extends Schema.TaggedError<UpgradeRequired>()("UpgradeRequired", { message: Schema.String }) {}
-
-const frames = new WeakMap<RealtimeEvent, Map<string, string>>()
-
-/** The event as the room's subscribers receive it, serialised once per event and room. */
-const eventFrame = (event: RealtimeEvent, room: string) => {
-  let byRoom = frames.get(event)
-  if (byRoom === undefined) {
-    byRoom = new Map()
-    frames.set(event, byRoom)
-  }
-  let frame = byRoom.get(room)
-  if (frame === undefined) {
-    frame = JSON.stringify({ type: "event", event: event.event, room, id: event.id, correlation_id: event.correlation_id, data: event.data })
-    byRoom.set(room, frame)
-  }
-  return frame
-}
 
 const tokenOf = (request: HttpServerRequest.HttpServerRequest) => {
   const header = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")
@@ -62,26 +47,31 @@ export interface ConnectionSettings {
   readonly stallTimeout: Duration.Duration
 }
 
+interface Deps {
+  readonly rooms: Rooms
+  readonly fanout: WsFanout
+  readonly settings: ConnectionSettings
+  /** Connections whose backlog the route's sweeper looks at; each entry closes its socket if stalled. */
+  readonly backlogs: Set<() => void>
+}
+
+/** What the socket hands the connection: a frame from the client, or word that it has closed. */
+const socketClosed = Symbol("socketClosed")
+type Incoming = string | Uint8Array | typeof socketClosed
+
 /**
- * One WebSocket connection: the client's messages, handled in order, and a fiber per subscribed
- * room writing that room's events.
+ * One WebSocket connection: one fiber taking the client's messages in order, and a fiber per room
+ * still catching up (replay, then what arrived meanwhile); after that the room's events come from
+ * Bun's topic (see `WsFanout`) without any fiber of ours.
  *
- * Flow control: a room fiber writes while the socket has at most `bufferBytes` queued unsent, else
- * it waits for the socket to drain and stops pulling from its hub subscription and from the log
- * (a long `since` replay proceeds at the client's pace). A socket that stays over the bound for
- * `stallTimeout` is closed with 4008: its memory is bounded by `bufferBytes` plus that much of the
- * hub's backlog, which is shared by all subscribers, and nobody else ever waits for it.
+ * Bounded per connection: catching up writes only while the socket has at most `bufferBytes`
+ * unsent (a long `since` replay proceeds at the client's pace); a socket that stays over that bound
+ * for `stallTimeout`, or falls more than `maxPending` events behind while catching up, is closed
+ * with 4008, and nobody else waits for it. Past a hard bound (`BunWebSocket.ts`) Bun closes it at once.
  */
-const serveConnection = (
-  ws: ServerWebSocket,
-  incoming: Queue.Dequeue<string | Uint8Array>,
-  closed: Effect.Effect<void>,
-  principal: Principal,
-  deps: { readonly rooms: Rooms; readonly hub: EventHub; readonly settings: ConnectionSettings }
-) =>
+const serveConnection = (ws: ServerWebSocket, incoming: Queue.Dequeue<Incoming>, principal: Principal, deps: Deps) =>
   Effect.gen(function* () {
-    const done = yield* Deferred.make<void>()
-    const subscriptions = yield* FiberMap.make<string>()
+    const catchingUp = yield* FiberMap.make<string>()
     const { bufferBytes } = deps.settings
     const stallMillis = Duration.toMillis(deps.settings.stallTimeout)
     let open = true
@@ -91,51 +81,69 @@ const serveConnection = (
       if (!open) return
       open = false
       ws.close(code, reason)
-      Deferred.unsafeDone(done, Effect.void)
     }
+    const slow = (reason: string) => close(slowConsumerCloseCode, `slow consumer: ${reason}; reconnect with since`)
     const send = (frame: string) => {
-      if (open && ws.send(frame) === 0) close(slowConsumerCloseCode, "slow consumer: the socket dropped a message")
+      if (open && ws.send(frame) === 0) slow("the socket dropped a message")
     }
-    const writable = () => !open || ws.getBufferedAmount() <= bufferBytes
+    const overBound = () => open && ws.getBufferedAmount() > bufferBytes
 
-    /** Waits until the socket is under its bound again; past the stall timeout, closes it. */
-    const drained = Effect.gen(function* () {
-      stalledSince ??= Date.now()
-      while (!writable()) {
-        if (Date.now() - stalledSince > stallMillis) {
-          return close(slowConsumerCloseCode, "slow consumer: too many unsent messages; reconnect with since")
-        }
-        yield* Effect.sleep(drainPoll)
+    /** Whether the socket has stayed over its bound too long (then it is closed). */
+    const stalled = () => {
+      if (!overBound()) {
+        stalledSince = undefined
+        return false
       }
-      stalledSince = undefined
+      stalledSince ??= Date.now()
+      if (Date.now() - stalledSince <= stallMillis) return false
+      slow("too many unsent messages")
+      return true
+    }
+
+    const drained = Effect.gen(function* () {
+      while (overBound() && !stalled()) yield* Effect.sleep(drainPoll)
     })
 
-    const write = (events: Chunk.Chunk<RealtimeEvent>, room: string) =>
+    const write = (events: Iterable<RealtimeEvent>, room: string) =>
       Effect.gen(function* () {
         for (const event of events) {
-          if (!writable()) yield* drained
+          if (overBound()) yield* drained
           if (!open) return
           send(eventFrame(event, room))
         }
       })
+
     const reply = (message: Record<string, unknown>) => Effect.sync(() => send(JSON.stringify(message)))
     const replyError = (error: { readonly _tag: string; readonly message: string }, room?: string) =>
       reply({ type: "error", code: codeOf(error._tag), message: error.message, ...(room === undefined ? {} : { room }) })
 
-    const follow = (room: string, since: string) =>
-      deps.rooms.watch(principal, room, since).pipe(
-        Stream.runForEachChunk((chunk) => write(chunk, room)),
-        Effect.catchAll((error) => replyError(error, room))
+    /** Replays `(after, position]`, then drains what arrived meanwhile, then joins the room's topic. */
+    const catchUp = (joiner: Joiner, after: number, position: number) =>
+      Effect.gen(function* () {
+        yield* deps.rooms.replay(joiner.room, after, position).pipe(Stream.runForEachChunk((chunk) => write(chunk, joiner.room)))
+        const last = Math.max(after, position)
+        while (open && !(yield* deps.fanout.goLive(joiner))) {
+          if (joiner.pending.length > maxPending) return slow("too far behind the room")
+          const batch = joiner.pending.splice(0)
+          yield* write(batch.filter((event) => Number(event.id) > last), joiner.room)
+          if (overBound()) yield* drained
+        }
+      }).pipe(
+        Effect.catchAll((error) => replyError(error, joiner.room)),
+        Effect.ensuring(deps.fanout.leave(joiner))
       )
+
+    const leaveRoom = (room: string) =>
+      FiberMap.remove(catchingUp, room).pipe(Effect.zipRight(Effect.sync(() => open && ws.unsubscribe(room))))
 
     const subscribe = (room: string, since: string | undefined) =>
       Effect.gen(function* () {
-        yield* parseSince(since)
+        const after = yield* parseSince(since)
         yield* deps.rooms.authorize(principal, room)
-        // Without `since`, "from now on" starts before `subscribed` is sent, not when the fiber runs.
-        const from = since ?? String(yield* deps.hub.position)
+        yield* leaveRoom(room)
+        const { joiner, position } = yield* deps.fanout.join(ws, room)
         yield* reply({ type: "subscribed", room })
-        yield* FiberMap.run(subscriptions, room, follow(room, from))
+        yield* FiberMap.run(catchingUp, room, catchUp(joiner, after ?? position, position))
       }).pipe(Effect.catchAll((error) => replyError(error, room)))
 
     const handle = (raw: string | Uint8Array) =>
@@ -157,30 +165,47 @@ const serveConnection = (
           case "subscribe":
             return yield* subscribe(message.right.room, message.right.since)
           case "unsubscribe":
-            yield* FiberMap.remove(subscriptions, message.right.room)
+            yield* leaveRoom(message.right.room)
             return yield* reply({ type: "unsubscribed", room: message.right.room })
         }
       })
 
-    yield* Queue.take(incoming).pipe(
-      Effect.flatMap(handle),
-      Effect.forever,
-      Effect.raceFirst(closed),
-      Effect.raceFirst(Deferred.await(done)),
-      Effect.onInterrupt(() => Effect.sync(() => close(1001, "server shutting down")))
-    )
-    open = false
-  }).pipe(Effect.scoped)
+    const checkBacklog = () => void stalled()
+    deps.backlogs.add(checkBacklog)
+    yield* Effect.addFinalizer(() => Effect.sync(() => deps.backlogs.delete(checkBacklog)))
+
+    let next = yield* Queue.take(incoming)
+    while (next !== socketClosed && open) {
+      yield* handle(next)
+      next = yield* Queue.take(incoming)
+    }
+  }).pipe(
+    Effect.onInterrupt(() => Effect.sync(() => ws.close(1001, "server shutting down"))),
+    Effect.scoped
+  )
 
 /** `GET /ws`: contract §5 on the REST port. */
-export const WsRoute = Layer.unwrapEffect(
+export const WsRoute = Layer.unwrapScoped(
   Effect.gen(function* () {
     const auth = yield* Auth
     const rooms = yield* Rooms
-    const hub = yield* EventHub
+    const fanout = yield* WsFanout
     const config = yield* AppConfig
-    const settings = { idleSeconds: config.wsIdleSeconds }
-    const deps = { rooms, hub, settings: { bufferBytes: config.wsBufferBytes, stallTimeout: config.wsStallTimeout } }
+    const settings = { idleSeconds: config.wsIdleSeconds, bufferBytes: config.wsBufferBytes }
+    // Connections outlive their upgrade request: they run in the route's scope (closed at shutdown),
+    // forked from the route's runtime so that they do not keep the request's context alive.
+    const runConnection = yield* FiberSet.make().pipe(Effect.flatMap((set) => FiberSet.runtime(set)()))
+    const deps: Deps = {
+      rooms,
+      fanout,
+      settings: { bufferBytes: config.wsBufferBytes, stallTimeout: config.wsStallTimeout },
+      backlogs: new Set()
+    }
+    /** One sweep over every connection's backlog: a few times per stall timeout, at most once a second. */
+    yield* Effect.sync(() => deps.backlogs.forEach((check) => check())).pipe(
+      Effect.repeat(Schedule.spaced(Duration.millis(Math.min(1000, Duration.toMillis(config.wsStallTimeout) / 4)))),
+      Effect.forkScoped
+    )
 
     return HttpLayerRouter.add("GET", "/ws", (request) =>
       Effect.gen(function* () {
@@ -188,12 +213,16 @@ export const WsRoute = Layer.unwrapEffect(
         if ((request.headers.upgrade ?? "").toLowerCase() !== "websocket") {
           return yield* Effect.fail(new UpgradeRequired({ message: "GET /ws expects a WebSocket upgrade" }))
         }
-        const incoming = yield* Queue.unbounded<string | Uint8Array>()
-        const upgraded = yield* upgrade(request, settings, (message) => Queue.unsafeOffer(incoming, message))
+        const incoming = yield* Queue.unbounded<Incoming>()
+        const upgraded = yield* upgrade(request, settings, {
+          onMessage: (message) => Queue.unsafeOffer(incoming, message),
+          onClose: () => Queue.unsafeOffer(incoming, socketClosed)
+        })
         if (Option.isNone(upgraded)) {
           return yield* Effect.fail(new UpgradeRequired({ message: "the WebSocket upgrade failed" }))
         }
-        yield* serveConnection(upgraded.value.ws, incoming, upgraded.value.closed, principal, deps)
+        yield* fanout.attach(upgraded.value.server)
+        runConnection(serveConnection(upgraded.value.ws, incoming, principal, deps))
         return HttpServerResponse.empty()
       }).pipe(Effect.catchTags({
         Unauthenticated: (e) => Effect.succeed(failureResponse(e)),

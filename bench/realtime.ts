@@ -1,0 +1,184 @@
+/**
+ * Issue 3: `/ws` fan-out with 1,000 and 5,000 subscribers in one room — publish-to-last-delivery
+ * latency, events/s sustained, server memory per connection — beside raw Bun WebSockets
+ * (`server.publish`, no database) in the same run. Subscribers live in their own process.
+ *
+ * For bugbots an event is published by a real change (`PUT /bugs/{id}/status`: transaction, log,
+ * NOTIFY, relay, hub, room); the clock starts before the request. For the baseline the clock
+ * starts before `POST /publish`, which calls `server.publish` with a frame of the same size.
+ */
+import * as path from "node:path"
+import { fmt, freePort, freshDatabase, root, spawnService, table } from "./lib.js"
+
+const sizes = (process.env.BENCH_SUBSCRIBERS ?? "1000,5000").split(",").map(Number)
+const samples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 30)
+const burst = Number(process.env.BENCH_EVENTS ?? 400)
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16)
+const token = "bench-root-token"
+const now = () => performance.timeOrigin + performance.now()
+
+const databaseUrl = await freshDatabase()
+const service = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
+const rawPort = freePort()
+const raw = Bun.spawn(["bun", "run", path.join(root, "bench/baselines/raw-ws.ts")], {
+  cwd: root,
+  env: { ...process.env, PORT: String(rawPort) },
+  stdout: "ignore",
+  stderr: "inherit"
+})
+const rawUrl = `http://127.0.0.1:${rawPort}`
+while (!(await fetch(rawUrl).then(() => true, () => false))) await Bun.sleep(50)
+
+const json = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+const post = async (url: string, body: unknown) => (await fetch(url, { method: "POST", headers: json, body: JSON.stringify(body) })).json()
+const village = await post(`${service.url}/api/villages`, { name: "bench" })
+const repo = await post(`${service.url}/api/villages/${village.id}/repos`, { full_name: "bench/realtime" })
+const bugs: Array<{ id: string; triaged: boolean }> = []
+for (let i = 0; i < 256; i++) bugs.push({ id: (await post(`${service.url}/api/villages/${village.id}/bugs`, { repo_id: repo.id, title: `bug ${i}` })).id, triaged: false })
+const room = `village:${village.id}`
+const sample = await (await fetch(`${service.url}/api/bugs/${bugs[0].id}`, { headers: json })).json()
+delete sample.description
+
+interface Target {
+  readonly name: string
+  readonly pid: number
+  readonly wsUrl: string
+  /** Makes one event; resolves with its key (`data.id:data.version`). */
+  readonly publish: (i: number) => Promise<string>
+}
+
+const bugbots: Target = {
+  name: "bugbots /ws",
+  pid: service.pid,
+  wsUrl: `${service.url.replace("http", "ws")}/ws?token=${token}`,
+  publish: async (i) => {
+    const bug = bugs[i % bugs.length]
+    bug.triaged = !bug.triaged
+    const response = await fetch(`${service.url}/api/bugs/${bug.id}/status`, {
+      method: "PUT",
+      headers: json,
+      body: JSON.stringify({ status: bug.triaged ? "triaged" : "open" })
+    })
+    const changed = await response.json()
+    return `${changed.id}:${changed.version}`
+  }
+}
+
+const baseline: Target = {
+  name: "raw Bun server.publish",
+  pid: raw.pid,
+  wsUrl: `${rawUrl.replace("http", "ws")}/ws`,
+  publish: async (i) => {
+    const frame = JSON.stringify({ type: "event", event: "bug_bot_update", room, id: String(i), correlation_id: crypto.randomUUID(), data: { ...sample, id: "raw", version: i } })
+    await fetch(`${rawUrl}/publish`, { method: "POST", body: frame })
+    return `raw:${i}`
+  }
+}
+
+const rssKb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await Bun.file(`/proc/${pid}/status`).text())?.[1] ?? 0)
+
+/** The subscriber process and the completions (every socket got the event) it reports. */
+const subscribers = async (target: Target, count: number) => {
+  const child = Bun.spawn(["bun", path.join(root, "bench/realtime/clients.ts"), target.wsUrl, room, String(count)], {
+    cwd: root,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit"
+  })
+  const done = new Map<string, { first: number; last: number }>()
+  const waiters = new Map<string, () => void>()
+  let ready: () => void = () => {}
+  const isReady = new Promise<void>((r) => (ready = r))
+  void (async () => {
+    let pending = ""
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader()
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      pending += read.value
+      const lines = pending.split("\n")
+      pending = lines.pop() ?? ""
+      for (const line of lines) {
+        const message = JSON.parse(line)
+        if (message.ready !== undefined) ready()
+        if (message.key !== undefined) {
+          done.set(message.key, message)
+          waiters.get(message.key)?.()
+        }
+      }
+    }
+  })()
+  await isReady
+  const completion = (key: string) =>
+    new Promise<{ first: number; last: number }>((resolve) => {
+      const found = done.get(key)
+      if (found) return resolve(found)
+      waiters.set(key, () => resolve(done.get(key)!))
+    })
+  const close = async () => {
+    child.stdin.write("close\n")
+    child.stdin.end()
+    await child.exited
+  }
+  return { completion, close }
+}
+
+const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+
+const measure = async (target: Target, count: number) => {
+  const before = await rssKb(target.pid)
+  const subs = await subscribers(target, count)
+  await Bun.sleep(500)
+  const after = await rssKb(target.pid)
+  for (let i = 0; i < 5; i++) await subs.completion(await target.publish(i))
+  const latencies: Array<number> = []
+  for (let i = 0; i < samples; i++) {
+    const started = now()
+    const { last } = await subs.completion(await target.publish(1000 + i))
+    latencies.push(last - started)
+  }
+  latencies.sort((a, b) => a - b)
+  const started = now()
+  let next = 0
+  const keys: Array<Promise<{ first: number; last: number }>> = []
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < burst) {
+        const i = next++
+        keys.push(subs.completion(await target.publish(10_000 + i)))
+      }
+    })
+  )
+  const lastDelivery = Math.max(...(await Promise.all(keys)).map((c) => c.last))
+  await subs.close()
+  return {
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    eventsPerSecond: burst / ((lastDelivery - started) / 1000),
+    kbPerConnection: (after - before) / count
+  }
+}
+
+const rows: Array<Array<string>> = []
+const started = Date.now()
+for (const count of sizes) {
+  const base = await measure(baseline, count)
+  const ours = await measure(bugbots, count)
+  rows.push([baseline.name, fmt(count), fmt(base.p50, 1), fmt(base.p99, 1), fmt(base.eventsPerSecond), fmt(base.kbPerConnection, 1), "1.00×", "1.00×"])
+  rows.push([
+    bugbots.name, fmt(count), fmt(ours.p50, 1), fmt(ours.p99, 1), fmt(ours.eventsPerSecond), fmt(ours.kbPerConnection, 1),
+    `${fmt(ours.p50 / base.p50, 2)}×`, `${fmt(ours.eventsPerSecond / base.eventsPerSecond, 2)}×`
+  ])
+}
+raw.kill("SIGTERM")
+await raw.exited
+await service.stop()
+
+console.log(
+  `\nOne room, subscribers in a separate process, ${samples} latency samples, bursts of ${burst} events ` +
+    `(${concurrency} publishers); ${((Date.now() - started) / 1000).toFixed(0)} s\n`
+)
+console.log(
+  table(
+    ["server", "subscribers", "p50 publish→last delivery ms", "p99 ms", "events/s delivered to all", "server RSS KB/connection", "p50 vs raw", "events/s vs raw"],
+    rows
+  )
+)

@@ -1,0 +1,105 @@
+import { Chunk, Deferred, Effect, Queue } from "effect"
+import type { BunServer, ServerWebSocket } from "./BunWebSocket.js"
+import { EventHub } from "./EventHub.js"
+import type { RealtimeEvent } from "./Events.js"
+
+const frames = new WeakMap<RealtimeEvent, Map<string, string>>()
+
+/** The event as a room's subscribers receive it (contract §5), serialised once per event and room. */
+export const eventFrame = (event: RealtimeEvent, room: string) => {
+  let byRoom = frames.get(event)
+  if (byRoom === undefined) {
+    byRoom = new Map()
+    frames.set(event, byRoom)
+  }
+  let frame = byRoom.get(room)
+  if (frame === undefined) {
+    frame = JSON.stringify({ type: "event", event: event.event, room, id: event.id, correlation_id: event.correlation_id, data: event.data })
+    byRoom.set(room, frame)
+  }
+  return frame
+}
+
+/** A socket catching up on a room: replaying from the log, then taking what arrived meanwhile. */
+export interface Joiner {
+  readonly ws: ServerWebSocket
+  readonly room: string
+  /** Live events of the room that arrived since the joiner registered, in id order. */
+  readonly pending: Array<RealtimeEvent>
+}
+
+/**
+ * The WebSocket side of the hub in this instance: one subscriber of the `EventHub` that hands each
+ * event to Bun's native topic of every room it belongs to (`server.publish`: one serialisation, a
+ * C++ loop over the sockets). A socket joins a room's topic only once it has caught up: it
+ * registers as a joiner (collecting live events), replays the log up to the fan-out's position at
+ * registration, drains what it collected, and subscribes to the topic in the same synchronous step
+ * that finds nothing left to drain. Events are handed out one synchronous step per batch, so that
+ * step falls between two events: no gap, no duplicate.
+ */
+export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
+  scoped: Effect.gen(function* () {
+    const hub = yield* EventHub
+    const started = yield* Deferred.make<void>()
+    const joiners = new Map<string, Set<Joiner>>()
+    let position = 0
+    let server: BunServer | undefined
+
+    const deliver = (events: Chunk.Chunk<RealtimeEvent>) =>
+      Effect.sync(() => {
+        for (const event of events) {
+          position = Number(event.id)
+          for (const room of event.rooms) {
+            const waiting = joiners.get(room)
+            if (waiting !== undefined) for (const joiner of waiting) joiner.pending.push(event)
+            server?.publish(room, eventFrame(event, room))
+          }
+        }
+      })
+
+    yield* Effect.gen(function* () {
+      const subscription = yield* hub.subscribe
+      position = subscription.position
+      yield* Deferred.succeed(started, undefined)
+      yield* Queue.takeBetween(subscription.queue, 1, 4096).pipe(Effect.flatMap(deliver), Effect.forever)
+    }).pipe(Effect.scoped, Effect.retry({ while: (e) => e._tag === "ServiceUnavailable" }), Effect.forkScoped)
+
+    /** Starts catching `ws` up on `room`; returns the joiner and the position its replay must reach. */
+    const join = (ws: ServerWebSocket, room: string) =>
+      Deferred.await(started).pipe(
+        Effect.map(() => {
+          const joiner: Joiner = { ws, room, pending: [] }
+          const waiting = joiners.get(room) ?? new Set()
+          waiting.add(joiner)
+          joiners.set(room, waiting)
+          return { joiner, position }
+        })
+      )
+
+    const forget = (joiner: Joiner) => {
+      const waiting = joiners.get(joiner.room)
+      waiting?.delete(joiner)
+      if (waiting?.size === 0) joiners.delete(joiner.room)
+    }
+
+    /** Leaves the joiners; true when it went live (subscribed to the topic), false while events remain to drain. */
+    const goLive = (joiner: Joiner) =>
+      Effect.sync(() => {
+        if (joiner.pending.length > 0) return false
+        forget(joiner)
+        joiner.ws.subscribe(joiner.room)
+        return true
+      })
+
+    const leave = (joiner: Joiner) => Effect.sync(() => forget(joiner))
+
+    /** The Bun server whose topics the fan-out publishes to (known from the first upgrade). */
+    const attach = (bun: BunServer) =>
+      Effect.sync(() => {
+        server = bun
+      })
+
+    return { join, goLive, leave, attach } as const
+  }),
+  dependencies: [EventHub.Default]
+}) {}
