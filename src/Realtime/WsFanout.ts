@@ -1,4 +1,5 @@
 import { Chunk, Deferred, Effect, Queue } from "effect"
+import { ServiceUnavailable } from "../Domain/Errors.js"
 import type { BunServer, ServerWebSocket } from "./BunWebSocket.js"
 import { EventHub } from "./EventHub.js"
 import type { RealtimeEvent } from "./Events.js"
@@ -67,6 +68,10 @@ export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
     /** Starts catching `ws` up on `room`; returns the joiner and the position its replay must reach. */
     const join = (ws: ServerWebSocket, room: string) =>
       Deferred.await(started).pipe(
+        Effect.timeoutFail({
+          duration: "10 seconds",
+          onTimeout: () => new ServiceUnavailable({ message: "the realtime relay has not reached the event log yet; retry later" })
+        }),
         Effect.map(() => {
           const joiner: Joiner = { ws, room, pending: [] }
           const waiting = joiners.get(room) ?? new Set()
