@@ -202,6 +202,22 @@ describe("/ws replay", () => {
     }
   }, 30_000)
 
+  test("subscribing again to a room restarts it from the new since, without duplicates", async () => {
+    const v = await makeVillage(svc)
+    const room = `repo:${v.repoId}`
+    const c = await ws(svc.rootToken)
+    await subscribe(c, room)
+    await makeBug(v.root, v.id, v.repoId)
+    const [first] = await c.collect((m) => m.type === "event", 1)
+    await subscribe(c, room, "0")
+    await makeBug(v.root, v.id, v.repoId)
+    const all = await roomIds(room)
+    const events = await c.collect((m) => m.type === "event", 1 + all.length)
+    expect(events.map((e) => e.id)).toEqual([first.id, ...all])
+    await Bun.sleep(200)
+    expect(eventsOf(c, room).length).toBe(1 + all.length)
+  })
+
   test("since 0 replays the room's whole history, in order", async () => {
     const v = await makeVillage(svc)
     const bug = await makeBug(v.root, v.id, v.repoId)

@@ -1,8 +1,11 @@
-import { Chunk, Deferred, Effect, Queue } from "effect"
+import { type Chunk, Deferred, Effect, Queue, Schedule } from "effect"
 import { ServiceUnavailable } from "../Domain/Errors.js"
 import type { BunServer, ServerWebSocket } from "./BunWebSocket.js"
 import { EventHub } from "./EventHub.js"
 import type { RealtimeEvent } from "./Events.js"
+
+/** The hub answers 503 until the relay has settled its start; the fan-out keeps asking. */
+const untilTheRelayStarts = Schedule.spaced("1 second")
 
 const frames = new WeakMap<RealtimeEvent, Map<string, string>>()
 
@@ -63,7 +66,7 @@ export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
       position = subscription.position
       yield* Deferred.succeed(started, undefined)
       yield* Queue.takeBetween(subscription.queue, 1, 4096).pipe(Effect.flatMap(deliver), Effect.forever)
-    }).pipe(Effect.scoped, Effect.retry({ while: (e) => e._tag === "ServiceUnavailable" }), Effect.forkScoped)
+    }).pipe(Effect.scoped, Effect.retry(untilTheRelayStarts), Effect.forkScoped)
 
     /** Starts catching `ws` up on `room`; returns the joiner and the position its replay must reach. */
     const join = (ws: ServerWebSocket, room: string) =>
