@@ -26,7 +26,19 @@ const BootstrapLive = Layer.effectDiscard(
 )
 
 /** The services the routes share, provided outside `serve`. */
-export const ServicesLive = Layer.mergeAll(Auth.Default, Bugs.Default, Villages.Default, Users.Default, Agents.Default, AgentWork.Default, AgentSessions.Default, Webhooks.Default, EventHub.Default, Rooms.Default, WsFanout.Default)
+export const ServicesLive = Layer.mergeAll(
+  Auth.Default,
+  Bugs.Default,
+  Villages.Default,
+  Users.Default,
+  Agents.Default,
+  AgentWork.Default,
+  AgentSessions.Default,
+  Webhooks.Default,
+  EventHub.Default,
+  Rooms.Default,
+  WsFanout.Default
+)
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
 
@@ -38,7 +50,6 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
-  Layer.provide(AppConfig.Default),
   Layer.provide(LoggingLive),
-  Layer.provide(AppConfig.Default)
+  Layer.provideMerge(AppConfig.Default)
 )
