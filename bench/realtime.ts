@@ -21,15 +21,21 @@ const now = () => performance.timeOrigin + performance.now()
 
 const databaseUrl = await freshDatabase()
 const service = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
-const rawPort = freePort()
-const raw = Bun.spawn(["bun", "run", path.join(root, "bench/baselines/raw-ws.ts")], {
-  cwd: root,
-  env: { ...process.env, PORT: String(rawPort) },
-  stdout: "ignore",
-  stderr: "inherit"
-})
-const rawUrl = `http://127.0.0.1:${rawPort}`
-while (!(await fetch(rawUrl).then(() => true, () => false))) await Bun.sleep(50)
+/** The baseline server as its own process. */
+const spawnRaw = async () => {
+  const port = freePort()
+  const child = Bun.spawn(["bun", "run", path.join(root, "bench/baselines/raw-ws.ts")], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port) },
+    stdout: "ignore",
+    stderr: "inherit"
+  })
+  const url = `http://127.0.0.1:${port}`
+  while (!(await fetch(url).then(() => true, () => false))) await Bun.sleep(50)
+  return { url, pid: child.pid, stop: async () => { child.kill("SIGTERM"); await child.exited } }
+}
+const raw = await spawnRaw()
+const rawUrl = raw.url
 
 const json = { authorization: `Bearer ${token}`, "content-type": "application/json" }
 const post = async (url: string, body: unknown) => (await fetch(url, { method: "POST", headers: json, body: JSON.stringify(body) })).json()
@@ -141,13 +147,32 @@ const subscribers = async (target: Target, count: number) => {
 
 const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
 
-const measure = async (target: Target, count: number) => {
-  // A first, smaller crowd warms the server's code paths up, so the figure below is per connection.
+/**
+ * Server RSS per connection, in a fresh server process: a first, smaller crowd warms its code paths
+ * up (and is let go), then `count` subscribers connect. Without a forced GC, so garbage of the
+ * handshakes counts too.
+ */
+interface FreshServer {
+  readonly pid: number
+  readonly wsUrl: string
+  readonly stop: () => Promise<void>
+}
+
+const memoryPerConnection = async (start: () => Promise<FreshServer>, count: number) => {
+  const server = await start()
+  const target: Target = { name: "memory", pid: server.pid, wsUrl: server.wsUrl, publish: () => Promise.resolve("") }
   await (await subscribers(target, Math.min(count, 500))).close()
-  const before = await rssKb(target.pid)
+  const before = await rssKb(server.pid)
   const subs = await subscribers(target, count)
   await Bun.sleep(500)
-  const after = await rssKb(target.pid)
+  const after = await rssKb(server.pid)
+  await subs.close()
+  await server.stop()
+  return (after - before) / count
+}
+
+const measure = async (target: Target, count: number) => {
+  const subs = await subscribers(target, count)
   for (let i = 0; i < 5; i++) await subs.completion(await target.publish(i))
   const latencies: Array<number> = []
   for (let i = 0; i < samples; i++) {
@@ -172,27 +197,33 @@ const measure = async (target: Target, count: number) => {
   return {
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
-    eventsPerSecond: burst / ((lastDelivery - started) / 1000),
-    kbPerConnection: (after - before) / count
+    eventsPerSecond: burst / ((lastDelivery - started) / 1000)
   }
 }
 
 const rows: Array<Array<string>> = []
 const started = Date.now()
 for (const count of sizes) {
+  const rawMemory = await memoryPerConnection(async () => {
+    const fresh = await spawnRaw()
+    return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws`, stop: fresh.stop }
+  }, count)
+  const ourMemory = await memoryPerConnection(async () => {
+    const fresh = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
+    return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws?token=${token}`, stop: fresh.stop }
+  }, count)
   const base = await measure(baseline, count)
-  rows.push([baseline.name, fmt(count), fmt(base.p50, 1), fmt(base.p99, 1), fmt(base.eventsPerSecond), fmt(base.kbPerConnection, 1), "1.00×", "1.00×"])
+  rows.push([baseline.name, fmt(count), fmt(base.p50, 1), fmt(base.p99, 1), fmt(base.eventsPerSecond), fmt(rawMemory, 1), "1.00×", "1.00×", "1.00×"])
   for (const target of [bugbots, bugbotsLog]) {
     const ours = await measure(target, count)
     rows.push([
-      target.name, fmt(count), fmt(ours.p50, 1), fmt(ours.p99, 1), fmt(ours.eventsPerSecond), fmt(ours.kbPerConnection, 1),
-      `${fmt(ours.p50 / base.p50, 2)}×`, `${fmt(ours.eventsPerSecond / base.eventsPerSecond, 2)}×`
+      target.name, fmt(count), fmt(ours.p50, 1), fmt(ours.p99, 1), fmt(ours.eventsPerSecond), fmt(ourMemory, 1),
+      `${fmt(ours.p50 / base.p50, 2)}×`, `${fmt(ours.eventsPerSecond / base.eventsPerSecond, 2)}×`, `${fmt(ourMemory / rawMemory, 1)}×`
     ])
   }
 }
 await log.close()
-raw.kill("SIGTERM")
-await raw.exited
+await raw.stop()
 await service.stop()
 
 console.log(
@@ -201,7 +232,7 @@ console.log(
 )
 console.log(
   table(
-    ["server, event made by", "subscribers", "p50 publish→last delivery ms", "p99 ms", "events/s delivered to all", "server RSS KB/connection", "p50 vs raw", "events/s vs raw"],
+    ["server, event made by", "subscribers", "p50 publish→last delivery ms", "p99 ms", "events/s delivered to all", "server RSS KB/connection", "p50 vs raw", "events/s vs raw", "memory vs raw"],
     rows
   )
 )
