@@ -25,6 +25,20 @@ describe("migrations", () => {
     await sql.close()
   })
 
+  test("instances migrating one empty database at the same time all succeed", async () => {
+    const db = await freshDatabase()
+    const runs = Array.from({ length: 4 }, () =>
+      Bun.spawn(["bun", "run", "migrate"], { env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: "error" }, stdout: "ignore", stderr: "pipe" })
+    )
+    const codes = await Promise.all(runs.map((run) => run.exited))
+    expect(codes).toEqual([0, 0, 0, 0])
+    const sql = new Bun.SQL(db.url)
+    const rows = await sql`select migration_id from bugbots_migrations order by 1`
+    expect(rows.length).toBeGreaterThan(0)
+    expect(new Set(rows.map((r: { migration_id: number }) => r.migration_id)).size).toBe(rows.length)
+    await sql.close()
+  })
+
   test("the service migrates at start-up and starts again on a migrated database", async () => {
     const db = await freshDatabase()
     const first = await startService({ databaseUrl: db.url })

@@ -20,8 +20,25 @@ export const SqlLive = Layer.unwrapScoped(
   })
 ).pipe(Layer.provide(AppConfig.Default))
 
-/** Applies every migration not yet applied; concurrent instances wait on the migrator's table lock. */
-export const migrate = PgMigrator.run({ loader: PgMigrator.fromFileSystem(migrationsDir), table: "bugbots_migrations" }).pipe(
+/**
+ * Applies every migration not yet applied. The migrator serialises instances with a lock on its
+ * bookkeeping table, but creates that table with a check-then-create that races when instances
+ * start together on an empty database: so the table is created here first, under an advisory lock.
+ */
+export const migrate = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.withTransaction(
+    sql`select pg_advisory_xact_lock(hashtext('bugbots_migrations'))`.pipe(
+      Effect.zipRight(sql`
+        create table if not exists bugbots_migrations (
+          migration_id integer primary key,
+          created_at timestamp with time zone not null default now(),
+          name text not null
+        )`)
+    )
+  )
+  return yield* PgMigrator.run({ loader: PgMigrator.fromFileSystem(migrationsDir), table: "bugbots_migrations" })
+}).pipe(
   Effect.tap((applied) =>
     applied.length > 0
       ? Effect.logInfo("migrations applied").pipe(Effect.annotateLogs("migrations", applied.map(([id, name]) => `${id}_${name}`)))
