@@ -68,6 +68,9 @@ const emptyBodyAsEmptyObject = (request: HttpServerRequest.HttpServerRequest): H
   }) as HttpServerRequest.HttpServerRequest
 }
 
+/** Browsers pass the WebSocket token as `?token=`: it must not reach the logs. */
+const redactToken = (url: string) => url.replace(/([?&]token=)[^&]*/g, "$1[redacted]")
+
 /** Paths whose bodies follow another media type than JSON (webhooks verify raw bytes; RPC frames). */
 const ownMediaType = (url: string) => url.startsWith("/api/webhooks/") || url.startsWith("/rpc")
 
@@ -122,7 +125,7 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
         const response = yield* respond(app.pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, emptyBodyAsEmptyObject(request))), request, requestId).pipe(
           Effect.tap((response) =>
             Effect.logInfo("http request").pipe(
-              Effect.annotateLogs({ method: request.method, url: request.url, status: response.status, ms: Date.now() - started })
+              Effect.annotateLogs({ method: request.method, url: redactToken(request.url), status: response.status, ms: Date.now() - started })
             )
           ),
           withCorrelationId(requestId)
