@@ -1,4 +1,5 @@
 /** Shared pieces of the benchmarks: databases, service processes, a closed-loop HTTP load generator. */
+import { freePort, spawnService as spawnChild } from "../test/lib/Child.js"
 import { createDatabase } from "../test/lib/Database.js"
 import * as path from "node:path"
 
@@ -10,30 +11,13 @@ export const adminUrl = () =>
 
 export const freshDatabase = async (prefix = "bugbots_bench") => (await createDatabase(adminUrl(), prefix)).url
 
-export const freePort = () => {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() })
-  const port = probe.port!
-  probe.stop(true)
-  return port
-}
+export { freePort }
 
-/** The real service as its own process; resolves once `/readyz` answers 200. */
-export const spawnService = async (env: Record<string, string>) => {
-  const port = Number(env.PORT ?? freePort())
-  const child = Bun.spawn(["bun", "run", path.join(root, "src/main.ts")], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port) },
-    stdout: "ignore",
-    stderr: "inherit"
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false)
-    if (ok) return { url, port, pid: child.pid, stop: async () => { child.kill("SIGTERM"); await child.exited } }
-    await Bun.sleep(100)
-  }
-  child.kill("SIGKILL")
-  throw new Error("service did not become ready")
+/** The real service as its own process (test/lib/Child.ts), once `/readyz` answers 200. */
+export const spawnService = async (env: Record<string, string> & { readonly DATABASE_URL: string }) => {
+  const child = spawnChild(env.DATABASE_URL, { LOG_LEVEL: "warn", ...env })
+  await child.ready(60_000)
+  return { url: child.baseUrl, port: Number(new URL(child.baseUrl).port), pid: child.process.pid, stop: () => child.kill() }
 }
 
 /** A process running `script` (a raw baseline server), with its port passed in `PORT`. */
