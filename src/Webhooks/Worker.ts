@@ -139,7 +139,8 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
     )
 
     const announce = wakeup.announced.pipe(
-      Effect.zipRight(sql.notify(deliveriesChannel, "queued")),
+      // `sql.notify` of @effect/sql-pg 0.53 sends a malformed NOTIFY: pg_notify is the working form.
+      Effect.zipRight(sql`select pg_notify(${deliveriesChannel}, 'queued')`),
       Effect.catchAllCause((cause) => Effect.logWarning("NOTIFY of queued webhook deliveries failed", cause)),
       Effect.zipRight(Effect.sleep(announceInterval))
     )
