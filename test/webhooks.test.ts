@@ -1,4 +1,6 @@
+import { PgClient } from "@effect/sql-pg"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect, Redacted, Stream } from "effect"
 import { client } from "./lib/Client.js"
 import { makeUser } from "./lib/Fixtures.js"
 import { deliver, eventually, githubId, issuesPayload, type IssueFields, sign, webhookSecret } from "./lib/GitHub.js"
@@ -492,5 +494,20 @@ describe("failures, dead letters and replay", () => {
     const ignored = await root.get("/api/admin/webhook-deliveries?status=ignored,processed&limit=200")
     expect(ignored.status).toBe(200)
     expect(ignored.body.items.every((d: any) => d.status === "ignored" || d.status === "processed")).toBe(true)
+  })
+})
+
+describe("instances", () => {
+  test("an accepted delivery is announced to the other instances (NOTIFY on the deliveries channel)", async () => {
+    const heard = PgClient.PgClient.pipe(
+      Effect.flatMap((sql) => sql.listen("bugbots_webhook_deliveries").pipe(Stream.take(1), Stream.runCollect)),
+      Effect.timeout("5 seconds"),
+      Effect.provide(PgClient.layer({ url: Redacted.make(svc.databaseUrl) })),
+      Effect.runPromise
+    )
+    await Bun.sleep(300)
+    const answer = await deliver(svc.baseUrl, "issues", issuesPayload("opened", { issueId: githubId() }))
+    expect(answer.status).toBe(202)
+    expect([...(await heard)]).toEqual(["queued"])
   })
 })
