@@ -2,16 +2,8 @@ import { describe, expect, test } from "bun:test"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { isAlive } from "../src/Sql/Embedded.js"
 import { spawnService } from "./lib/Child.js"
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 const start = async (dataDir: string, pgPort: number) => {
   const child = spawnService("", { BUGBOTS_DATA_DIR: dataDir, BUGBOTS_EMBEDDED_PG_PORT: String(pgPort) })
@@ -28,16 +20,16 @@ describe("embedded PostgreSQL (no DATABASE_URL)", () => {
     const pidFile = path.join(dataDir, "pg", "postmaster.pid")
     const orphan = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0])
     await first.kill("SIGKILL")
-    expect(alive(orphan)).toBe(true)
+    expect(isAlive(orphan)).toBe(true)
     const second = await start(dataDir, pgPort)
     try {
-      expect(alive(orphan)).toBe(false)
+      expect(isAlive(orphan)).toBe(false)
       const current = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0])
       expect(current).not.toBe(orphan)
     } finally {
       await second.kill()
       const left = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, "utf8").split("\n")[0] : 0)
-      if (left > 0 && alive(left)) process.kill(left, "SIGINT")
+      if (left > 0 && isAlive(left)) process.kill(left, "SIGINT")
     }
   }, 120_000)
 })
