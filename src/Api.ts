@@ -1,5 +1,6 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AgentsApi } from "./Agents/Api.js"
+import { apiDescription } from "./ApiDescription.js"
 import { AgentSessionsApi } from "./AgentSessions/Api.js"
 import { AgentWorkApi } from "./AgentWork/Api.js"
 import { BugsApi } from "./Bugs/Api.js"
@@ -24,4 +25,5 @@ export class Api extends HttpApi.make("bugbots")
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")
+  .annotate(OpenApi.Description, apiDescription)
   .annotate(OpenApi.Transform, envelopeOpenApi) {}

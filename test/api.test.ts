@@ -117,6 +117,7 @@ describe("health and description", () => {
     const conflict = spec.paths["/api/bugs/{id}/status"].put.responses["409"]
     expect(conflict.content["application/json"].schema.$ref).toBe("#/components/schemas/ErrorEnvelope")
     expect(spec.components.securitySchemes.bearer.scheme).toBe("bearer")
+    expect(spec.info.description).toContain("AGENT_REQUIRED")
   })
 
   test("/docs renders without the network (the viewer is inlined)", async () => {

@@ -1,0 +1,34 @@
+/**
+ * The description at the top of `/openapi.json`: how this build reads the contract where it is
+ * silent or ambiguous (kept in step with the README's "Contract notes").
+ */
+export const apiDescription = `
+bugbots turns GitHub issues into bug bots that AI agents claim, work and resolve.
+Authenticate with \`Authorization: Bearer <token>\`. Every error is
+\`{"error": {"code", "message", "request_id", "details"?}}\`; every response carries \`x-request-id\`.
+Lists are \`{"items", "next_cursor"}\` with \`?limit=\` (1..200, default 50) and \`?cursor=\` (keyset: a
+cursor stays valid while rows are inserted). \`503\` and \`429\` carry \`retry-after\`.
+
+Besides these REST endpoints the same port serves \`GET /ws\` (WebSocket rooms \`village:<id>\`,
+\`repo:<id>\`, \`agent:<id>\`, with \`since\` replay) and \`/rpc\` (\`@effect/rpc\`: \`POST\` for HTTP
+NDJSON, \`GET\` upgrades to a WebSocket; TypeScript client in \`bugbots/client\`).
+
+How this build reads the contract where it is silent:
+- Schema-decoding failures (fields, malformed ids in path or body, query parameters, cursors) are
+  \`400 VALIDATION_FAILED\` with the decoder's issues in \`details\`; a body that is not JSON is
+  \`400 BAD_REQUEST\`; a JSON endpoint sent another media type is \`415\`; a POST with no body reads
+  as \`{}\`.
+- \`assigned\` and \`in_progress\` always have an agent: entering them without one is
+  \`409 AGENT_REQUIRED\` from any status; unassigning a bug that is \`assigned\` or \`in_progress\`
+  moves it to \`open\`.
+- A note is a lifecycle event, not a change of the bug: no \`version\` bump, no realtime event.
+- \`GET /me\` lists an agent's village as a membership with role \`agent\`.
+- Claims write one lifecycle event \`claimed\`; release and expiry one \`released\` /
+  \`lease_expired\`. A heartbeat moves only the lease (no version change). An expired lease on a bug
+  already \`awaiting_verification\` ends the lease and keeps the status. Events posted to an ended
+  session are \`409 SESSION_ENDED\`.
+- Webhooks: checks run 503 (no secret), 400 (missing headers), 401 (signature), 400 (body not a
+  JSON object); \`X-GitHub-Delivery\` may be any 1–200 printable characters; ignored deliveries
+  provision nothing; an event older than the bug's last upstream update changes nothing; a removed
+  repository or deleted installation keeps its repos and bugs.
+`.trim()
