@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import * as path from "node:path"
 import { client } from "./lib/Client.js"
 import { makeAgent, makeBug, makeUser, makeVillage } from "./lib/Fixtures.js"
+import { listenOnce } from "./lib/Listen.js"
 import { startService, type TestService } from "./lib/Service.js"
 import { connectWs, eventsOf, rawWs, subscribe, wsUrl, type WsClient } from "./lib/Ws.js"
 
@@ -302,4 +303,14 @@ describe("/ws connection health", () => {
     expect(await live.next((m) => m.type === "pong")).toEqual({ type: "pong" })
     expect(live.socket.readyState).toBe(WebSocket.OPEN)
   }, 20_000)
+})
+
+describe("the log's NOTIFY", () => {
+  test("a change announces its event id on the events channel, after commit", async () => {
+    const village = await makeVillage(svc)
+    const { next } = await listenOnce(svc.databaseUrl, "bugbots_events")
+    const bug = await makeBug(village.root, village.id, village.repoId)
+    const [row] = await svc.sql`select bug_id from realtime_events where id = ${Number(await next)}`
+    expect(row.bug_id).toBe(bug.id)
+  })
 })

@@ -1,9 +1,8 @@
-import { PgClient } from "@effect/sql-pg"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Effect, Redacted, Stream } from "effect"
 import { client } from "./lib/Client.js"
 import { makeUser } from "./lib/Fixtures.js"
 import { deliver, eventually, githubId, issuesPayload, type IssueFields, sign, webhookSecret } from "./lib/GitHub.js"
+import { listenOnce } from "./lib/Listen.js"
 import { startService, type TestService } from "./lib/Service.js"
 
 let svc: TestService
@@ -499,15 +498,9 @@ describe("failures, dead letters and replay", () => {
 
 describe("instances", () => {
   test("an accepted delivery is announced to the other instances (NOTIFY on the deliveries channel)", async () => {
-    const heard = PgClient.PgClient.pipe(
-      Effect.flatMap((sql) => sql.listen("bugbots_webhook_deliveries").pipe(Stream.take(1), Stream.runCollect)),
-      Effect.timeout("5 seconds"),
-      Effect.provide(PgClient.layer({ url: Redacted.make(svc.databaseUrl) })),
-      Effect.runPromise
-    )
-    await Bun.sleep(300)
+    const { next } = await listenOnce(svc.databaseUrl, "bugbots_webhook_deliveries")
     const answer = await deliver(svc.baseUrl, "issues", issuesPayload("opened", { issueId: githubId() }))
     expect(answer.status).toBe(202)
-    expect([...(await heard)]).toEqual(["queued"])
+    expect(await next).toBe("queued")
   })
 })

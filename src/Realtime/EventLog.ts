@@ -42,12 +42,15 @@ export class EventLog extends Effect.Service<EventLog>()("bugbots/EventLog", {
     const sql = yield* PgClient.PgClient
     const append = Effect.fn("EventLog.append")(function* (entry: Append) {
       const correlation = yield* correlationId
+      // One round trip: the insert and its NOTIFY together (every change of the service pays it).
       const [row] = yield* sql<{ id: number }>`
-        insert into realtime_events (event, rooms, bug_id, version, correlation_id, data)
-        values (${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
-                ${correlation}, ${sql.json(entry.data)})
-        returning id`
-      yield* sql`select pg_notify(${notifyChannel}, ${String(row.id)})`
+        with appended as (
+          insert into realtime_events (event, rooms, bug_id, version, correlation_id, data)
+          values (${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
+                  ${correlation}, ${sql.json(entry.data)})
+          returning id
+        )
+        select id, pg_notify(${notifyChannel}, id::text) from appended`
       return row.id
     })
     return { append } as const
