@@ -108,8 +108,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       Effect.gen(function* () {
         const change = yield* plan(current)
         if (change === null) return current
-        const updated = yield* repo.update(current.id, change.patch)
-        yield* repo.appendEvents(current.id, actor, change.events, yield* correlationId)
+        const updated = yield* repo.update(current.id, change.patch, { actor, entries: change.events, correlationId: yield* correlationId })
         yield* emit(updated, current.status)
         return updated
       })
@@ -119,7 +118,11 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       sql.withTransaction(
         Effect.gen(function* () {
           const bug = yield* repo.insert(row)
-          yield* repo.appendEvents(bug.id, actor, [{ kind: "created", to_status: bug.status }, ...extraEvents], yield* correlationId)
+          yield* repo.appendEvents(bug.id, {
+            actor,
+            entries: [{ kind: "created", to_status: bug.status }, ...extraEvents],
+            correlationId: yield* correlationId
+          })
           yield* emit(bug, null)
           return bug
         })
@@ -249,7 +252,9 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const addNote = Effect.fn("Bugs.addNote")(function* (principal: Principal, id: BugId, body: string) {
       const bug = yield* load(id).pipe(withDb)
       yield* authorizeOn(principal, "triage", bug)
-      const [event] = yield* repo.appendEvents(bug.id, actorOf(principal), [{ kind: "note", note: body }], yield* correlationId).pipe(withDb)
+      const [event] = yield* repo
+        .appendEvents(bug.id, { actor: actorOf(principal), entries: [{ kind: "note", note: body }], correlationId: yield* correlationId })
+        .pipe(withDb)
       return event
     })
 

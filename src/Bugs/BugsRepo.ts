@@ -48,6 +48,13 @@ export interface Actor {
   readonly id: string | null
 }
 
+/** Lifecycle events to append, by whom, under which correlation id. */
+export interface Log {
+  readonly actor: Actor
+  readonly entries: ReadonlyArray<LifecycleEntry>
+  readonly correlationId: string | null
+}
+
 export const BugSort = Schema.Literal("created_at", "-created_at", "updated_at", "-updated_at", "severity")
 export type BugSort = typeof BugSort.Type
 
@@ -79,29 +86,34 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         Effect.map((bug) => bug!)
       )
 
-    const update = (id: string, patch: BugPatch) => {
+    const eventRows = (bugId: string, log: Log) =>
+      log.entries.map((e) => ({
+        bug_id: bugId,
+        kind: e.kind,
+        actor_type: log.actor.type,
+        actor_id: log.actor.id,
+        from_status: e.from_status ?? null,
+        to_status: e.to_status ?? null,
+        note: e.note ?? null,
+        data: sql.json(e.data ?? {}),
+        correlation_id: log.correlationId
+      }))
+
+    /** Applies `patch` (version + 1) and appends its lifecycle events, in one statement. */
+    const update = (id: string, patch: BugPatch, log: Log) => {
       const set = patch.metadata === undefined ? patch : { ...patch, metadata: sql.json(patch.metadata) }
+      const updated = sql`update bug_bots set ${sql.update(set as Record<string, unknown>)}, version = version + 1, updated_at = now() where id = ${id} returning *`
       return one(
-        sql`update bug_bots set ${sql.update(set as Record<string, unknown>)}, version = version + 1, updated_at = now() where id = ${id} returning *`
+        log.entries.length === 0
+          ? updated
+          : sql`with updated as (${updated}), logged as (insert into bug_bot_events ${sql.insert(eventRows(id, log))}) select * from updated`
       ).pipe(Effect.map((bug) => bug!))
     }
 
-    const appendEvents = (bugId: string, actor: Actor, entries: ReadonlyArray<LifecycleEntry>, correlationId: string | null) =>
-      entries.length === 0
+    const appendEvents = (bugId: string, log: Log) =>
+      log.entries.length === 0
         ? Effect.succeed([] as ReadonlyArray<BugEvent>)
-        : sql`insert into bug_bot_events ${sql.insert(
-            entries.map((e) => ({
-              bug_id: bugId,
-              kind: e.kind,
-              actor_type: actor.type,
-              actor_id: actor.id,
-              from_status: e.from_status ?? null,
-              to_status: e.to_status ?? null,
-              note: e.note ?? null,
-              data: sql.json(e.data ?? {}),
-              correlation_id: correlationId
-            }))
-          )} returning *`.pipe(Effect.flatMap(Effect.forEach(decodeEvent)))
+        : sql`insert into bug_bot_events ${sql.insert(eventRows(bugId, log))} returning *`.pipe(Effect.flatMap(Effect.forEach(decodeEvent)))
 
     const findAgent = (id: string) =>
       sql`select id, village_id, state from agents where id = ${id}`.pipe(
