@@ -32,4 +32,18 @@ describe("embedded PostgreSQL (no DATABASE_URL)", () => {
       if (left > 0 && isAlive(left)) process.kill(left, "SIGINT")
     }
   }, 120_000)
+
+  test.if(process.getuid?.() === 0)("as root, a data directory the postgres user cannot reach is refused with a clear message", async () => {
+    const closed = fs.mkdtempSync(path.join(os.tmpdir(), "bugbots-closed-"))
+    fs.chmodSync(closed, 0o700)
+    const child = Bun.spawn(["bun", "run", "src/main.ts"], {
+      cwd: path.resolve(import.meta.dir, ".."),
+      env: { ...process.env, DATABASE_URL: "", BUGBOTS_DATA_DIR: path.join(closed, "data"), PORT: "0", LOG_LEVEL: "error" },
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    expect(await child.exited).not.toBe(0)
+    const output = (await new Response(child.stdout).text()) + (await new Response(child.stderr).text())
+    expect(output).toContain(`cannot enter ${closed}`)
+  })
 })

