@@ -117,10 +117,9 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const insert = (row: BugInsert, actor: Actor, extraEvents: ReadonlyArray<LifecycleEntry> = []) =>
       sql.withTransaction(
         Effect.gen(function* () {
-          const bug = yield* repo.insert(row)
-          yield* repo.appendEvents(bug.id, {
+          const bug = yield* repo.insert(row, {
             actor,
-            entries: [{ kind: "created", to_status: bug.status }, ...extraEvents],
+            entries: [{ kind: "created", to_status: row.status }, ...extraEvents],
             correlationId: yield* correlationId
           })
           yield* emit(bug, null)

@@ -1,5 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Schema } from "effect"
+import { randomUUID } from "node:crypto"
 import { AgentState } from "../Domain/Agent.js"
 import { Bug, BugEvent, BugStatus, type ActorType, type BugEventKind, Severity } from "../Domain/Bug.js"
 import { AgentId, VillageId } from "../Domain/Ids.js"
@@ -81,10 +82,17 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
     const findById = (id: string) => one(sql`select * from bug_bots where id = ${id}`)
     const lockById = (id: string) => one(sql`select * from bug_bots where id = ${id} for update`)
 
-    const insert = (row: BugInsert) =>
-      one(sql`insert into bug_bots ${sql.insert({ ...row, metadata: sql.json(row.metadata) })} returning *`).pipe(
-        Effect.map((bug) => bug!)
-      )
+    /**
+     * Inserts a bug and its first lifecycle events in one statement. The id is chosen here so the
+     * events can name it; their foreign key is checked at the end of the statement.
+     */
+    const insert = (row: BugInsert, log: Log) => {
+      const id = randomUUID()
+      const created = sql`insert into bug_bots ${sql.insert({ id, ...row, metadata: sql.json(row.metadata) })} returning *`
+      return one(
+        sql`with created as (${created}), logged as (insert into bug_bot_events ${sql.insert(eventRows(id, log))}) select * from created`
+      ).pipe(Effect.map((bug) => bug!))
+    }
 
     const eventRows = (bugId: string, log: Log) =>
       log.entries.map((e) => ({
