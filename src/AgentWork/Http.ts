@@ -1,7 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Api } from "../Api.js"
-import { CurrentPrincipal } from "../Auth/Principal.js"
+import { asPrincipal } from "../Auth/Principal.js"
 import { AgentWork } from "./AgentWork.js"
 
 export const AgentWorkHttp = HttpApiBuilder.group(Api, "agentWork", (handlers) =>
@@ -9,16 +9,13 @@ export const AgentWorkHttp = HttpApiBuilder.group(Api, "agentWork", (handlers) =
     const work = yield* AgentWork
     return handlers
       .handle("claim", ({ payload }) =>
-        CurrentPrincipal.pipe(
-          Effect.flatMap((p) => work.claim(p, payload)),
-          Effect.map(Option.getOrUndefined)
-        )
+        asPrincipal((p) => work.claim(p, payload)).pipe(Effect.map(Option.getOrUndefined))
       )
       .handle("heartbeat", ({ path, payload }) =>
-        CurrentPrincipal.pipe(Effect.flatMap((p) => work.heartbeat(p, path.id, payload.lease_token, payload.lease_seconds)))
+        asPrincipal((p) => work.heartbeat(p, path.id, payload.lease_token, payload.lease_seconds))
       )
       .handle("release", ({ path, payload }) =>
-        CurrentPrincipal.pipe(Effect.flatMap((p) => work.release(p, path.id, payload.lease_token, payload.reason)))
+        asPrincipal((p) => work.release(p, path.id, payload.lease_token, payload.reason))
       )
   })
 )

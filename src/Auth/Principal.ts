@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import { Context, Effect } from "effect"
 import type { AgentState } from "../Domain/Agent.js"
 import type { AgentId, UserId, VillageId } from "../Domain/Ids.js"
 import type { VillageRole } from "../Domain/User.js"
@@ -23,3 +23,6 @@ export type Principal = UserPrincipal | AgentPrincipal
 
 /** The authenticated caller of the current request (REST, WebSocket or RPC). */
 export class CurrentPrincipal extends Context.Tag("bugbots/CurrentPrincipal")<CurrentPrincipal, Principal>() {}
+
+/** Runs `f` with the principal of the current request (REST handlers, RPC handlers). */
+export const asPrincipal = <A, E, R>(f: (principal: Principal) => Effect.Effect<A, E, R>) => Effect.flatMap(CurrentPrincipal, f)

@@ -1,7 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Api } from "../Api.js"
-import { CurrentPrincipal } from "../Auth/Principal.js"
+import { asPrincipal } from "../Auth/Principal.js"
 import { Webhooks } from "./Webhooks.js"
 
 /** The signature is checked on the raw bytes, so the body is read by the handler, not decoded by the API. */
@@ -17,8 +17,8 @@ export const WebhookAdminHttp = HttpApiBuilder.group(Api, "webhookAdmin", (handl
     const webhooks = yield* Webhooks
     return handlers
       .handle("list", ({ urlParams }) =>
-        CurrentPrincipal.pipe(Effect.flatMap((p) => webhooks.list(p, urlParams.status, urlParams.limit, urlParams.cursor)))
+        asPrincipal((p) => webhooks.list(p, urlParams.status, urlParams.limit, urlParams.cursor))
       )
-      .handle("replay", ({ path }) => CurrentPrincipal.pipe(Effect.flatMap((p) => webhooks.replay(p, path.id))))
+      .handle("replay", ({ path }) => asPrincipal((p) => webhooks.replay(p, path.id)))
   })
 )
