@@ -61,7 +61,7 @@ export class Agents extends Effect.Service<Agents>()("bugbots/Agents", {
 
     const createToken = Effect.fn("Agents.createToken")(function* (principal: Principal, id: AgentId) {
       yield* authorized(principal, "manage_resources", id)
-      return yield* auth.issue({ agent_id: id }, "api")
+      return yield* auth.issue({ agent_id: id }, "api").pipe(withDb)
     })
 
     /** Pausing or resuming; the change and its `agent_update` event commit together. */

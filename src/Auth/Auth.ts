@@ -65,6 +65,7 @@ export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
       } satisfies Principal as Principal
     })
 
+    /** Issues a token; the caller applies `withDb`, once, around its whole transaction. */
     const issue = Effect.fn("Auth.issue")(function* (
       owner: { readonly user_id: UserId } | { readonly agent_id: AgentId },
       name: string
@@ -75,7 +76,7 @@ export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
       const [row] = yield* sql<{ id: string }>`
         insert into api_tokens (token_hash, name, user_id, agent_id)
         values (${hash(token)}, ${name}, ${userId}, ${agentId})
-        returning id`.pipe(withDb)
+        returning id`
       return new IssuedToken({ id: TokenId.make(row.id), token })
     })
 

@@ -35,7 +35,7 @@ export class Users extends Effect.Service<Users>()("bugbots/Users", {
       if (!allowed) return yield* Effect.fail(new Forbidden({ message: "only a superuser or the user itself can create its tokens" }))
       const exists = yield* sql`select 1 from users where id = ${userId}`.pipe(withDb)
       if (exists.length === 0) return yield* Effect.fail(NotFound.of("user", userId))
-      return yield* auth.issue({ user_id: userId }, name)
+      return yield* auth.issue({ user_id: userId }, name).pipe(withDb)
     })
 
     const me = (principal: Principal) =>
