@@ -30,7 +30,8 @@ export const HttpLive = HttpLayerRouter.serve(Routes, { disableLogger: true }).p
   Layer.provideMerge(
     Layer.unwrapEffect(
       Effect.map(AppConfig, (config) =>
-        BunHttpServer.layer({ port: config.port, hostname: config.host, maxRequestBodySize: config.maxBodyBytes + 1024 * 1024 })
+        // Bodies are bounded by RequestMiddleware (413 in the envelope); Bun's own bound would answer a bare 413 first.
+        BunHttpServer.layer({ port: config.port, hostname: config.host, maxRequestBodySize: Number.MAX_SAFE_INTEGER })
       )
     )
   )

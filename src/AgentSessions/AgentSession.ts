@@ -1,7 +1,7 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { JsonObject, NullableDateTime } from "../Domain/Fields.js"
+import { JsonInput, JsonObject, NullableDateTime, Payload, Text } from "../Domain/Fields.js"
 import { AgentId, BugId, SessionId, WorkStreamEventId } from "../Domain/Ids.js"
 
 /** One run of an agent; its work stream is the events posted while it is open. */
@@ -25,11 +25,11 @@ export class WorkStreamEvent extends Model.Class<WorkStreamEvent>("WorkStreamEve
   created_at: Model.DateTimeInsertFromDate
 }) {}
 
-export const NewWorkStreamEvent = Schema.Struct({
-  type: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)).annotations({ description: "what happened, e.g. log, step, tool_call" }),
-  message: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(65536)))),
+export const NewWorkStreamEvent = Payload({
+  type: Text(100).annotations({ description: "what happened, e.g. log, step, tool_call" }),
+  message: Schema.optional(Schema.NullOr(Text(65536, { min: 0 }))),
   bug_id: Schema.optional(Schema.NullOr(BugId)),
-  data: Schema.optional(JsonObject)
+  data: Schema.optional(JsonInput)
 })
 export type NewWorkStreamEvent = typeof NewWorkStreamEvent.Type
 

@@ -5,7 +5,7 @@ import type { Principal } from "../Auth/Principal.js"
 import { correlationId } from "../Correlation.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
 import { type SessionId, VillageId } from "../Domain/Ids.js"
-import { decodeCursor, toPage } from "../Domain/Page.js"
+import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
 import { EventLog } from "../Realtime/EventLog.js"
 import { agentRoom } from "../Realtime/Events.js"
 import { withDb } from "../Sql/Retry.js"
@@ -92,7 +92,7 @@ export class AgentSessions extends Effect.Service<AgentSessions>()("bugbots/Agen
     const events = Effect.fn("AgentSessions.events")(function* (principal: Principal, id: SessionId, limit: number, cursor: string | undefined) {
       const found = yield* find(id)
       yield* authorize(principal, "read", target(id, found.villageId))
-      const after = yield* decodeCursor(cursor, 1)
+      const after = yield* decodeCursor(cursor, SeqCursor)
       const rows = yield* sql<{ seq: string }>`
         select * from work_stream_events
         where session_id = ${id} ${after === undefined ? sql`` : sql`and seq > ${after[0]}`}

@@ -4,12 +4,13 @@ import { Authentication } from "../Auth/Middleware.js"
 import { AgentPaused } from "../Domain/Agent.js"
 import { Bug, Severity } from "../Domain/Bug.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
+import { Payload, Text } from "../Domain/Fields.js"
 import { BugId, RepoId } from "../Domain/Ids.js"
 import { defaultLeaseSeconds, Lease, LeaseLost, LeaseSeconds, LeaseToken } from "../Leases/Lease.js"
 
 const leaseSeconds = Schema.optionalWith(LeaseSeconds, { default: () => defaultLeaseSeconds })
 
-export const ClaimRequest = Schema.Struct({
+export const ClaimRequest = Payload({
   repo_id: Schema.optional(RepoId.annotations({ description: "claim only in this repo" })),
   min_severity: Schema.optional(Severity.annotations({ description: "claim only bugs at least this severe" })),
   lease_seconds: leaseSeconds
@@ -18,13 +19,13 @@ export type ClaimRequest = typeof ClaimRequest.Type
 
 export class Claimed extends Schema.Class<Claimed>("Claimed")({ bug: Bug.json, lease: Lease }) {}
 
-export const HeartbeatRequest = Schema.Struct({ lease_token: LeaseToken, lease_seconds: leaseSeconds })
+export const HeartbeatRequest = Payload({ lease_token: LeaseToken, lease_seconds: leaseSeconds })
 
 export class LeaseRenewed extends Schema.Class<LeaseRenewed>("LeaseRenewed")({ expires_at: Schema.DateTimeUtc }) {}
 
-export const ReleaseRequest = Schema.Struct({
+export const ReleaseRequest = Payload({
   lease_token: LeaseToken,
-  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(2000)))
+  reason: Schema.optional(Text(2000, { min: 0 }))
 })
 
 const BugPath = Schema.Struct({ id: BugId })

@@ -4,6 +4,7 @@ import { IssuedToken } from "../Auth/Auth.js"
 import { Authentication } from "../Auth/Middleware.js"
 import { Agent, AgentState } from "../Domain/Agent.js"
 import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
+import { Payload, strict } from "../Domain/Fields.js"
 import { AgentId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
 
@@ -20,7 +21,7 @@ export class AgentsApi extends HttpApiGroup.make("agents")
   .add(
     HttpApiEndpoint.post("create", "/villages/:id/agents")
       .setPath(VillagePath)
-      .setPayload(Agent.jsonCreate)
+      .setPayload(strict(Agent.jsonCreate))
       .addSuccess(CreatedAgent, { status: 201 })
       .addError(NotFound)
       .addError(Forbidden)
@@ -44,7 +45,7 @@ export class AgentsApi extends HttpApiGroup.make("agents")
   .add(
     HttpApiEndpoint.put("setState", "/agents/:id/state")
       .setPath(AgentPath)
-      .setPayload(Schema.Struct({ state: AgentState }))
+      .setPayload(Payload({ state: AgentState }))
       .addSuccess(Agent.json)
       .addError(NotFound)
       .addError(Forbidden)

@@ -1,7 +1,7 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { JsonObject, withDefaultOnCreate } from "./Fields.js"
+import { JsonInput, JsonObject, Text, withDefaultOnCreate } from "./Fields.js"
 import { AgentId, VillageId } from "./Ids.js"
 
 export const AgentState = Schema.Literal("active", "paused")
@@ -10,9 +10,9 @@ export type AgentState = typeof AgentState.Type
 export class Agent extends Model.Class<Agent>("Agent")({
   id: Model.Generated(AgentId),
   village_id: Model.FieldExcept("jsonCreate", "jsonUpdate")(VillageId),
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
-  kind: withDefaultOnCreate(Schema.NullOr(Schema.String), () => null),
-  config: withDefaultOnCreate(JsonObject, () => ({})),
+  name: Text(200),
+  kind: withDefaultOnCreate(Schema.NullOr(Text(100)), () => null),
+  config: withDefaultOnCreate(JsonObject, () => ({}), JsonInput),
   state: Model.FieldExcept("jsonCreate")(AgentState),
   created_at: Model.DateTimeInsertFromDate,
   updated_at: Model.DateTimeUpdateFromDate

@@ -4,17 +4,22 @@ import { Schema } from "effect"
 /** PostgreSQL `bigint` arrives as a string from the driver; GitHub ids fit in a JS number. */
 const Int8 = Schema.Union(Schema.Number, Schema.NumberFromString)
 
-/** A field a create body may omit (then `fallback`); every other variant carries it. */
-export const withDefaultOnCreate = <S extends Schema.Schema.Any>(schema: S, fallback: () => Schema.Schema.Type<S>) =>
+/**
+ * A field a create body may omit (then `fallback`); every other variant carries it. `input` is what
+ * a client may send, when it is stricter than what the database holds.
+ */
+export const withDefaultOnCreate = <S extends Schema.Schema.Any>(
+  schema: S,
+  fallback: () => Schema.Schema.Type<S>,
+  input: Schema.Schema<Schema.Schema.Type<S>, Schema.Schema.Encoded<S>> = schema as unknown as Schema.Schema<Schema.Schema.Type<S>, Schema.Schema.Encoded<S>>
+) =>
   Model.Field({
     select: schema,
     insert: schema,
     update: schema,
     json: schema,
-    jsonCreate: Schema.optionalWith(schema as unknown as Schema.Schema<Schema.Schema.Type<S>, Schema.Schema.Encoded<S>>, {
-      default: fallback
-    }),
-    jsonUpdate: schema
+    jsonCreate: Schema.optionalWith(input, { default: fallback }),
+    jsonUpdate: input
   })
 
 /** An upstream (GitHub) numeric id, optional on create. */
@@ -28,6 +33,55 @@ export const UpstreamId = Model.Field({
 })
 
 export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+const nul = "\u0000"
+const noNul = "must not contain the NUL character (U+0000): PostgreSQL cannot store it"
+
+/**
+ * Every string a client sends: at most `max` characters (at least `min`, default 1) and no NUL,
+ * which PostgreSQL's text and jsonb cannot hold. The length is checked first, so a huge value is
+ * refused before it is scanned.
+ */
+export const Text = (max: number, options: { readonly min?: number } = {}) =>
+  Schema.String.pipe(
+    Schema.minLength(options.min ?? 1),
+    Schema.maxLength(max),
+    Schema.filter((s) => !s.includes(nul) || noNul, { jsonSchema: { pattern: "^[^\\u0000]*$" } })
+  )
+
+/** The most a client's free-form JSON object (agent config, work-stream data) may weigh once serialised. */
+export const maxJsonBytes = 64 * 1024
+const maxJsonDepth = 32
+
+/** Why a client's JSON value cannot be stored as it is, if it cannot. */
+const jsonProblem = (value: unknown, depth: number): string | undefined => {
+  if (depth > maxJsonDepth) return `must not nest deeper than ${maxJsonDepth} levels`
+  if (typeof value === "string") return value.includes(nul) ? noNul : undefined
+  if (typeof value !== "object" || value === null) return undefined
+  for (const [key, item] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+    if (typeof key === "string" && key.includes(nul)) return noNul
+    const problem = jsonProblem(item, depth + 1)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+/** A JSON object a client sends: at most `maxJsonBytes` serialised, no NUL in any key or string. */
+export const JsonInput = JsonObject.pipe(
+  Schema.filter((value) => {
+    if (JSON.stringify(value).length > maxJsonBytes) return `must be at most ${maxJsonBytes} bytes of JSON`
+    return jsonProblem(value, 0)
+  })
+).annotations({ description: `a JSON object, at most ${maxJsonBytes} bytes, with no NUL characters` })
+
+/**
+ * A request body: unknown fields are refused (400 naming them), as the OpenAPI description's
+ * `additionalProperties: false` says, so a misspelt optional field is not silently ignored.
+ */
+export const strict = <S extends Schema.Schema.Any>(schema: S): S =>
+  schema.annotations({ parseOptions: { onExcessProperty: "error" } }) as S
+
+export const Payload = <Fields extends Schema.Struct.Fields>(fields: Fields) => strict(Schema.Struct(fields))
 
 /** A nullable timestamp: a `Date` in the database, an RFC 3339 string on the wire. */
 export const NullableDateTime = Model.Field({

@@ -1,13 +1,13 @@
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { UpstreamId, withDefaultOnCreate } from "./Fields.js"
+import { Text, UpstreamId, withDefaultOnCreate } from "./Fields.js"
 import { UserId, VillageId } from "./Ids.js"
 
 export class User extends Model.Class<User>("User")({
   id: Model.Generated(UserId),
-  login: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  login: Text(100),
   github_id: UpstreamId,
-  email: withDefaultOnCreate(Schema.NullOr(Schema.String), () => null),
+  email: withDefaultOnCreate(Schema.NullOr(Text(320)), () => null),
   is_superuser: withDefaultOnCreate(Schema.Boolean, () => false),
   created_at: Model.DateTimeInsertFromDate,
   updated_at: Model.DateTimeUpdateFromDate

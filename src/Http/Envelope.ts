@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Duration, Effect } from "effect"
+import { Cause, Data, Duration, Effect, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
@@ -28,6 +28,17 @@ const statusMessages: Record<number, ErrorBody> = {
   413: { code: "PAYLOAD_TOO_LARGE", message: "the request body is too large" }
 }
 
+/** The decoder's issues in one line, each naming its field: `title: Expected a string at most 500 character(s) long`. */
+const describeIssues = (issues: ReadonlyArray<unknown>) =>
+  issues
+    .slice(0, 5)
+    .map((issue) => {
+      const { path, message } = issue as { path?: ReadonlyArray<unknown>; message?: unknown }
+      const where = Array.isArray(path) && path.length > 0 ? path.join(".") : "request"
+      return `${where}: ${String(message)}`
+    })
+    .join("; ")
+
 /** Reads what an error response says, whatever produced it (a domain error, the decoder, the router). */
 const bodyOf = (response: HttpServerResponse.HttpServerResponse): ErrorBody => {
   const fallback = statusMessages[response.status] ?? { code: response.status >= 500 ? "INTERNAL" : "ERROR", message: "request failed" }
@@ -36,9 +47,10 @@ const bodyOf = (response: HttpServerResponse.HttpServerResponse): ErrorBody => {
     const json = JSON.parse(new TextDecoder().decode(response.body.body)) as Record<string, unknown>
     if (typeof json._tag !== "string") return fallback
     const { _tag, message, details, issues } = json as { _tag: string; message?: unknown; details?: unknown; issues?: unknown }
+    const described = Array.isArray(issues) && issues.length > 0 ? describeIssues(issues) : message
     return {
       code: codeOf(_tag),
-      message: typeof message === "string" && message.length > 0 ? message : fallback.message,
+      message: typeof described === "string" && described.length > 0 ? described : fallback.message,
       details: details ?? issues
     }
   } catch {
@@ -53,20 +65,53 @@ const envelope = (response: HttpServerResponse.HttpServerResponse, requestId: st
 const hasJsonBody = (request: HttpServerRequest.HttpServerRequest) =>
   /^application\/([a-z.+-]*\+)?json\b/i.test(request.headers["content-type"] ?? "")
 
-/**
- * A JSON endpoint whose fields are all optional (`POST /api/agents/claim`) may be called with no
- * body at all: it reads as `{}` instead of failing to parse.
- */
-const emptyBodyAsEmptyObject = (request: HttpServerRequest.HttpServerRequest): HttpServerRequest.HttpServerRequest => {
-  const empty =
-    (request.method === "POST" || request.method === "PUT" || request.method === "PATCH") &&
-    (request.headers["content-length"] === "0" || (request.headers["content-length"] === undefined && request.headers["transfer-encoding"] === undefined))
-  if (!empty || ownMediaType(request.url)) return request
+/** The request with `bytes` as its body, already read: every way of reading it reads those bytes. */
+const withBody = (request: HttpServerRequest.HttpServerRequest, bytes: Uint8Array): HttpServerRequest.HttpServerRequest => {
+  const text = new TextDecoder().decode(bytes)
   return Object.create(request, {
-    json: { value: Effect.succeed({}) },
-    text: { value: Effect.succeed("{}") }
+    arrayBuffer: { value: Effect.succeed(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) },
+    text: { value: Effect.succeed(text) },
+    stream: { value: Stream.succeed(bytes) },
+    json: {
+      value: Effect.try({
+        try: () => JSON.parse(text) as unknown,
+        catch: (cause) => new HttpServerError.RequestError({ request, reason: "Decode", cause })
+      })
+    }
   }) as HttpServerRequest.HttpServerRequest
 }
+
+class BodyTooLarge extends Data.TaggedError("BodyTooLarge") {}
+
+/** Reads a body of unknown length (chunked) up to `limit` bytes: past it, stops reading and fails. */
+const readAtMost = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
+  Stream.runFoldEffect(request.stream, { size: 0, chunks: [] as Array<Uint8Array> }, (read, chunk) => {
+    const size = read.size + chunk.byteLength
+    if (size > limit) return Effect.fail(new BodyTooLarge())
+    read.chunks.push(chunk)
+    return Effect.succeed({ size, chunks: read.chunks })
+  }).pipe(Effect.map(({ chunks, size }) => Buffer.concat(chunks, size)))
+
+/**
+ * The body as the routes will read it, bounded by `limit` whatever its framing: a declared length
+ * over the limit is refused unread; a chunked body is read here, at most `limit` bytes of it (Bun's
+ * own bound is set far above, so that every 413 is ours, in the envelope). A body-carrying request
+ * with no body at all reads as `{}`, so a JSON endpoint whose fields are all optional
+ * (`POST /api/agents/claim`) may be called bare.
+ */
+const boundedBody = (request: HttpServerRequest.HttpServerRequest, limit: number) => {
+  if (request.method !== "POST" && request.method !== "PUT" && request.method !== "PATCH") return Effect.succeed(request)
+  const length = request.headers["content-length"]
+  if (length !== undefined) {
+    if (Number(length) > limit) return Effect.fail(new BodyTooLarge())
+    return Effect.succeed(length === "0" && !ownMediaType(request.url) ? withBody(request, emptyObject) : request)
+  }
+  if (request.headers["transfer-encoding"] === undefined) {
+    return Effect.succeed(ownMediaType(request.url) ? request : withBody(request, emptyObject))
+  }
+  return readAtMost(request, limit).pipe(Effect.map((bytes) => withBody(request, bytes)))
+}
+const emptyObject = new TextEncoder().encode("{}")
 
 /** Browsers pass the WebSocket token as `?token=`: it must not reach the logs. */
 const redactToken = (url: string) => url.replace(/([?&]token=)[^&]*/g, "$1[redacted]")
@@ -86,19 +131,18 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
       request: HttpServerRequest.HttpServerRequest,
       requestId: string
     ) => {
-      const length = Number(request.headers["content-length"] ?? 0)
-      const withBody = request.method === "POST" || request.method === "PUT" || request.method === "PATCH"
-      if (length > config.maxBodyBytes) {
-        return Effect.succeed(
-          errorResponse(413, { code: "PAYLOAD_TOO_LARGE", message: `the body exceeds ${config.maxBodyBytes} bytes` }, requestId)
-        )
-      }
-      if (withBody && length > 0 && !hasJsonBody(request) && !ownMediaType(request.url)) {
+      const sendsBody = (request.method === "POST" || request.method === "PUT" || request.method === "PATCH") &&
+        (Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined)
+      if (sendsBody && !hasJsonBody(request) && !ownMediaType(request.url)) {
         return Effect.succeed(
           errorResponse(415, { code: "UNSUPPORTED_MEDIA_TYPE", message: "send JSON (content-type: application/json)" }, requestId)
         )
       }
-      return app.pipe(
+      return boundedBody(request, config.maxBodyBytes).pipe(
+        Effect.flatMap((bounded) => Effect.provideService(app, HttpServerRequest.HttpServerRequest, bounded)),
+        Effect.catchTag("BodyTooLarge", () =>
+          Effect.succeed(errorResponse(413, { code: "PAYLOAD_TOO_LARGE", message: `the body exceeds ${config.maxBodyBytes} bytes` }, requestId))
+        ),
         Effect.catchAllCause((cause) => {
           // A client that went away (a closed WebSocket, an aborted request) is not a failure of ours.
           if (Cause.isInterruptedOnly(cause)) return Effect.succeed(HttpServerResponse.empty({ status: 499 }))
@@ -122,7 +166,7 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
         const request = yield* HttpServerRequest.HttpServerRequest
         const requestId = request.headers["x-request-id"] || randomUUID()
         const started = Date.now()
-        const response = yield* respond(app.pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, emptyBodyAsEmptyObject(request))), request, requestId).pipe(
+        const response = yield* respond(app, request, requestId).pipe(
           Effect.tap((response) =>
             Effect.logInfo("http request").pipe(
               Effect.annotateLogs({ method: request.method, url: redactToken(request.url), status: response.status, ms: Date.now() - started })

@@ -1,5 +1,6 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import { Text } from "../Domain/Fields.js"
 
 /** The lease named by a token is not held: wrong token, released, swept or expired. */
 export class LeaseLost extends Schema.TaggedError<LeaseLost>()(
@@ -15,7 +16,8 @@ export const LeaseSeconds = Schema.Int.pipe(Schema.between(30, 3600)).annotation
   description: "lease length in seconds, 30..3600 (default 300)"
 })
 
-export const LeaseToken = Schema.UUID.annotations({ description: "the token a claim returned; proves the lease is held" })
+/** Opaque to clients (contract §7): a token of any other shape is simply not the lease's, so `LEASE_LOST`. */
+export const LeaseToken = Text(200).annotations({ description: "the token a claim returned (opaque); proves the lease is held" })
 
 export class Lease extends Schema.Class<Lease>("Lease")({
   token: LeaseToken,

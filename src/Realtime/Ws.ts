@@ -4,6 +4,7 @@ import { Auth } from "../Auth/Auth.js"
 import type { Principal } from "../Auth/Principal.js"
 import { AppConfig } from "../Config.js"
 import { ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
+import { Text } from "../Domain/Fields.js"
 import { codeOf } from "../Http/Envelope.js"
 import { type ServerWebSocket, upgrade } from "./BunWebSocket.js"
 import type { RealtimeEvent } from "./Events.js"
@@ -18,12 +19,12 @@ const drainPoll = Duration.millis(20)
 /** How many live events a socket still replaying may fall behind before it is closed. */
 const maxPending = 10_000
 
-const Since = Schema.Union(Schema.String, Schema.NonNegativeInt.pipe(Schema.transform(Schema.String, { decode: String, encode: Number })))
+const Since = Schema.Union(Text(20), Schema.NonNegativeInt.pipe(Schema.transform(Schema.String, { decode: String, encode: Number })))
 
 /** Contract §5: what a client may send. */
 const ClientMessage = Schema.Union(
-  Schema.Struct({ type: Schema.Literal("subscribe"), room: Schema.String, since: Schema.optional(Since) }),
-  Schema.Struct({ type: Schema.Literal("unsubscribe"), room: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("subscribe"), room: Text(200), since: Schema.optional(Since) }),
+  Schema.Struct({ type: Schema.Literal("unsubscribe"), room: Text(200) }),
   Schema.Struct({ type: Schema.Literal("ping") })
 )
 const decodeClientMessage = Schema.decodeUnknownEither(ClientMessage)

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { Fragment } from "@effect/sql/Statement"
 import { Effect, Schema } from "effect"
-import { cursorTimestamp, decodeCursor, toPage } from "../Domain/Page.js"
+import { CreatedCursor, cursorTimestamp, decodeCursor, toPage } from "../Domain/Page.js"
 import { withDb } from "./Retry.js"
 
 /** One page of `table` rows matching `where`, oldest first, keyed on `(created_at, id)`. */
@@ -14,7 +14,7 @@ export const pageByCreation = <A, I>(
 ) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const after = yield* decodeCursor(cursor, 2)
+    const after = yield* decodeCursor(cursor, CreatedCursor)
     const keyset = after === undefined ? sql`true` : sql`(created_at, id) > (${after[0]}::timestamptz, ${after[1]}::uuid)`
     const rows = yield* sql<{ _ts: string; id: string }>`
       select *, ${sql.literal(cursorTimestamp("created_at"))} as _ts from ${sql(table)}

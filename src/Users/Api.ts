@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { IssuedToken } from "../Auth/Auth.js"
 import { Authentication } from "../Auth/Middleware.js"
 import { Conflict, Forbidden, NotFound } from "../Domain/Errors.js"
+import { Payload, strict, Text } from "../Domain/Fields.js"
 import { UserId, VillageId } from "../Domain/Ids.js"
 import { User, VillageRole } from "../Domain/User.js"
 
@@ -15,13 +16,13 @@ export class Me extends Schema.Class<Me>("Me")({
   memberships: Schema.Array(Schema.Struct({ village_id: VillageId, role: Schema.Union(VillageRole, Schema.Literal("agent")) }))
 }) {}
 
-export const TokenRequest = Schema.Struct({ name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)) })
+export const TokenRequest = Payload({ name: Text(100) })
 
 /** Contract §4: users, their tokens, and the calling principal. */
 export class UsersApi extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("create", "/users")
-      .setPayload(User.jsonCreate)
+      .setPayload(strict(User.jsonCreate))
       .addSuccess(User.json, { status: 201 })
       .addError(Forbidden)
       .addError(Conflict)

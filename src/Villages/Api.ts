@@ -2,6 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
 import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
+import { Payload, strict } from "../Domain/Fields.js"
 import { UserId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
 import { Membership, VillageRole } from "../Domain/User.js"
@@ -15,7 +16,7 @@ const PageQuery = Schema.Struct(PageParams)
 export class VillagesApi extends HttpApiGroup.make("villages")
   .add(
     HttpApiEndpoint.post("create", "/villages")
-      .setPayload(Village.jsonCreate)
+      .setPayload(strict(Village.jsonCreate))
       .addSuccess(Village.json, { status: 201 })
       .addError(Forbidden)
       .addError(Conflict)
@@ -25,7 +26,7 @@ export class VillagesApi extends HttpApiGroup.make("villages")
   .add(
     HttpApiEndpoint.put("setMember", "/villages/:id/members/:user_id")
       .setPath(MemberPath)
-      .setPayload(Schema.Struct({ role: VillageRole }))
+      .setPayload(Payload({ role: VillageRole }))
       .addSuccess(Membership)
       .addError(NotFound)
       .addError(Forbidden)
@@ -40,7 +41,7 @@ export class VillagesApi extends HttpApiGroup.make("villages")
   .add(
     HttpApiEndpoint.post("createRepo", "/villages/:id/repos")
       .setPath(VillagePath)
-      .setPayload(Repo.jsonCreate)
+      .setPayload(strict(Repo.jsonCreate))
       .addSuccess(Repo.json, { status: 201 })
       .addError(NotFound)
       .addError(Forbidden)

@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Deferred, Duration, Effect, Exit, Queue, Schema } from "effect"
-import { decodeCursor, toPage } from "../Domain/Page.js"
+import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
 import { type DeliveryId, type DeliveryStatus, WebhookDelivery } from "./Delivery.js"
 
 /** The NOTIFY channel that wakes the workers of every instance when deliveries are queued. */
@@ -188,10 +188,10 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
     /** Newest first, keyed on the arrival order. */
     const list = (statuses: ReadonlyArray<DeliveryStatus> | undefined, limit: number, cursor: string | undefined) =>
       Effect.gen(function* () {
-        const after = yield* decodeCursor(cursor, 1)
+        const after = yield* decodeCursor(cursor, SeqCursor)
         const conds = [sql`true`]
         if (statuses !== undefined && statuses.length > 0) conds.push(sql`status in ${sql.in(statuses)}`)
-        if (after !== undefined) conds.push(sql`seq < ${Number(after[0])}`)
+        if (after !== undefined) conds.push(sql`seq < ${after[0]}`)
         const rows = yield* sql<{ seq: string }>`
           select seq, ${sql.literal(listed)} from webhook_deliveries where ${sql.and(conds)} order by seq desc limit ${limit + 1}`
         const decoded = yield* Effect.forEach(rows, (row) =>
