@@ -15,9 +15,18 @@ NDJSON, \`GET\` upgrades to a WebSocket; TypeScript client in \`bugbots/client\`
 
 How this build reads the contract where it is silent:
 - Schema-decoding failures (fields, malformed ids in path or body, query parameters, cursors) are
-  \`400 VALIDATION_FAILED\` with the decoder's issues in \`details\`; a body that is not JSON is
-  \`400 BAD_REQUEST\`; a JSON endpoint sent another media type is \`415\`; a POST with no body reads
-  as \`{}\`.
+  \`400 VALIDATION_FAILED\` with the decoder's issues in \`details\` and a message naming each field;
+  a body that is not JSON is \`400 BAD_REQUEST\`; a JSON endpoint sent another media type is
+  \`415\`; a POST with no body reads as \`{}\`.
+- Unknown body fields are refused (\`400\`, naming the field), as \`additionalProperties: false\`
+  says: a misspelt optional field must not be silently ignored.
+- Every string has a maximum length (below) and may not contain NUL (\`\\u0000\`); free-form JSON
+  objects are at most 64 KiB. A body over the limit is \`413\` however it is framed.
+- One change, one lifecycle event: a change that moves the status records the move on its own
+  event (\`assigned\` from \`open\` to \`assigned\`); an agent assigned in the same change is in its
+  \`data\`.
+- Lease tokens are opaque: a wrong token of any shape is \`409 LEASE_LOST\`. Status changes and
+  notes take an optional \`lease_token\`, checked when given.
 - \`assigned\` and \`in_progress\` always have an agent: entering them without one is
   \`409 AGENT_REQUIRED\` from any status; unassigning a bug that is \`assigned\` or \`in_progress\`
   moves it to \`open\`.

@@ -193,8 +193,23 @@ describe("lease", () => {
     const wrong = await agent.api.post(`/api/bugs/${bug.id}/heartbeat`, { lease_token: crypto.randomUUID() })
     expect(wrong.status).toBe(409)
     expect(wrong.body.error.code).toBe("LEASE_LOST")
-    const malformed = await agent.api.post(`/api/bugs/${bug.id}/heartbeat`, { lease_token: "nope" })
-    expect(malformed.status).toBe(400)
+    // Lease tokens are opaque: a token of any shape that is not the lease's is LEASE_LOST, never 400.
+    for (const token of ["nope", "", "x".repeat(200), "12345678-1234-1234-1234-1234567890123"].filter((t) => t.length > 0)) {
+      const other = await agent.api.post(`/api/bugs/${bug.id}/heartbeat`, { lease_token: token })
+      expect(other.status).toBe(409)
+      expect(other.body.error.code).toBe("LEASE_LOST")
+      for (const [method, path, body] of [
+        ["post", `/api/bugs/${bug.id}/release`, { lease_token: token }],
+        ["put", `/api/bugs/${bug.id}/status`, { status: "awaiting_verification", lease_token: token }],
+        ["post", `/api/bugs/${bug.id}/notes`, { body: "progress", lease_token: token }]
+      ] as const) {
+        const reply = await agent.api[method](path, body)
+        expect(reply.status).toBe(409)
+        expect(reply.body.error.code).toBe("LEASE_LOST")
+      }
+    }
+    expect((await agent.api.post(`/api/bugs/${bug.id}/notes`, { body: "with my lease", lease_token: token })).status).toBe(201)
+    expect((await agent.api.get(`/api/bugs/${bug.id}`)).body.status).toBe("in_progress")
     const missing = await agent.api.post(`/api/bugs/${crypto.randomUUID()}/heartbeat`, { lease_token: token })
     expect(missing.status).toBe(404)
   })

@@ -108,8 +108,34 @@ describe("assignment rules", () => {
     expect(unassigned.status).toBe(200)
     expect(unassigned.body.status).toBe("open")
     expect(unassigned.body.assigned_agent_id).toBeNull()
-    const kinds = (await root.get(`/api/bugs/${bug.id}/events`)).body.items.map((e: { kind: string }) => e.kind)
-    expect(kinds).toEqual(["created", "status_changed", "assigned", "status_changed", "status_changed"])
+    // One change, one event: the move is recorded on the event of the change that made it.
+    const events = (await root.get(`/api/bugs/${bug.id}/events`)).body.items.map((e: any) => ({
+      kind: e.kind, from: e.from_status, to: e.to_status, agent: e.data.agent_id
+    }))
+    expect(events).toEqual([
+      { kind: "created", from: null, to: "open", agent: undefined },
+      { kind: "status_changed", from: "open", to: "triaged", agent: undefined },
+      { kind: "assigned", from: "triaged", to: "assigned", agent: agent.id },
+      { kind: "unassigned", from: "assigned", to: "open", agent: null }
+    ])
+  })
+
+  test("every change writes exactly one lifecycle event carrying its move", async () => {
+    const bug = await bugIn("open")
+    const moved = await root.put(`/api/bugs/${bug.id}/status`, { status: "in_progress", agent_id: agent.id, reason: "on it" })
+    expect(moved.status).toBe(200)
+    const reassigned = await root.post(`/api/bugs/${bug.id}/assign`, { agent_id: (await makeAgent(svc, village.id)).id })
+    expect(reassigned.body.status).toBe("in_progress")
+    const resolved = await root.put(`/api/bugs/${bug.id}/status`, { status: "resolved" })
+    expect(resolved.body.version).toBe(bug.version + 3)
+    const events = (await root.get(`/api/bugs/${bug.id}/events`)).body.items
+    expect(events.map((e: any) => [e.kind, e.from_status, e.to_status])).toEqual([
+      ["created", null, "open"],
+      ["status_changed", "open", "in_progress"],
+      ["assigned", null, null],
+      ["status_changed", "in_progress", "resolved"]
+    ])
+    expect(events[1]).toMatchObject({ note: "on it", data: { agent_id: agent.id, previous_agent_id: null } })
   })
 
   test("an agent of another village is AGENT_NOT_IN_VILLAGE; an unknown agent is 404", async () => {

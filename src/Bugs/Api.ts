@@ -4,32 +4,38 @@ import { Authentication } from "../Auth/Middleware.js"
 import { AgentNotInVillage, AgentRequired, Bug, BugEvent, BugStatus, InvalidTransition, Severity, Source, VersionConflict } from "../Domain/Bug.js"
 import { Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
 import { AgentId, BugId, RepoId, VillageId } from "../Domain/Ids.js"
+import { Payload, Text } from "../Domain/Fields.js"
 import { Page, PageParams } from "../Domain/Page.js"
+import { LeaseLost, LeaseToken } from "../Leases/Lease.js"
 import { BugSort } from "./BugsRepo.js"
 
 const BugPath = Schema.Struct({ id: BugId })
 const VillagePath = Schema.Struct({ id: VillageId })
 
-export const CreateBug = Schema.Struct({
+export const CreateBug = Payload({
   repo_id: RepoId,
-  title: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500)),
-  description: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(65536)))),
+  title: Text(500),
+  description: Schema.optional(Schema.NullOr(Text(65536, { min: 0 }))),
   severity: Schema.optional(Schema.NullOr(Severity)),
-  category: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(100))))
+  category: Schema.optional(Schema.NullOr(Text(100)))
 })
 
-export const AssignBug = Schema.Struct({
+export const AssignBug = Payload({
   agent_id: Schema.NullOr(AgentId).annotations({ description: "the agent to assign; null unassigns" })
 })
 
-export const ChangeStatus = Schema.Struct({
+export const ChangeStatus = Payload({
   status: BugStatus,
-  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(2000))),
+  reason: Schema.optional(Text(2000, { min: 0 })),
   expected_version: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  agent_id: Schema.optional(AgentId.annotations({ description: "assign this agent in the same change" }))
+  agent_id: Schema.optional(AgentId.annotations({ description: "assign this agent in the same change" })),
+  lease_token: Schema.optional(LeaseToken.annotations({ description: "an agent's lease on the bug: when given, the change is made only while it is held (else 409 LEASE_LOST)" }))
 })
 
-export const AddNote = Schema.Struct({ body: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(65536)) })
+export const AddNote = Payload({
+  body: Text(65536),
+  lease_token: Schema.optional(LeaseToken.annotations({ description: "an agent's lease on the bug: when given, the note is added only while it is held (else 409 LEASE_LOST)" }))
+})
 
 export const ListBugsParams = Schema.Struct({
   status: Schema.optional(
@@ -83,6 +89,7 @@ export class BugsApi extends HttpApiGroup.make("bugs")
       .addError(InvalidTransition)
       .addError(AgentRequired)
       .addError(AgentNotInVillage)
+      .addError(LeaseLost)
   )
   .add(
     HttpApiEndpoint.get("events", "/bugs/:id/events")
@@ -100,6 +107,7 @@ export class BugsApi extends HttpApiGroup.make("bugs")
       .addSuccess(BugEvent.json, { status: 201 })
       .addError(NotFound)
       .addError(Forbidden)
+      .addError(LeaseLost)
   )
   .middleware(Authentication)
   .prefix("/api") {}

@@ -8,6 +8,7 @@ import {
   AgentNotInVillage,
   AgentRequired,
   Bug,
+  type BugEventKind,
   type BugStatus,
   InvalidTransition,
   isTerminal,
@@ -18,7 +19,8 @@ import {
 } from "../Domain/Bug.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
 import type { AgentId, BugId, RepoId, VillageId } from "../Domain/Ids.js"
-import { decodeCursor, toPage } from "../Domain/Page.js"
+import { CreatedCursor, decodeCursor, RankedCursor, SeqCursor, toPage } from "../Domain/Page.js"
+import { Leases } from "../Leases/Leases.js"
 import { EventLog } from "../Realtime/EventLog.js"
 import { repoRoom, villageRoom } from "../Realtime/Events.js"
 import { withDb } from "../Sql/Retry.js"
@@ -34,7 +36,10 @@ export interface StatusRequest {
   readonly reason?: string | undefined
   readonly expected_version?: number | undefined
   readonly agent_id?: AgentId | undefined
+  readonly lease_token?: string | undefined
 }
+
+const table = "bug_bots"
 
 export const actorOf = (principal: Principal): Actor => ({ type: principal.type, id: principal.id })
 export const systemActor: Actor = { type: "system", id: null }
@@ -52,6 +57,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* BugsRepo
     const log = yield* EventLog
+    const leases = yield* Leases
 
     const emit = (bug: Bug, previous: BugStatus | null) =>
       log.append({
@@ -137,25 +143,33 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
             })
           )
 
-    /** The patch that moves `bug` to `to` (with `agent` as its agent afterwards), by contract §4. */
-    const statusChange = (bug: Bug, to: BugStatus, agent: AgentId | null, reason: string | null): Change => {
+    /**
+     * The patch that moves `bug` to `to` (with `agent` as its agent afterwards), by contract §4, and
+     * its one lifecycle event: one change, one event, of `kind`, carrying the move and the agent change.
+     */
+    const statusChange = (
+      bug: Bug,
+      to: BugStatus,
+      agent: AgentId | null,
+      reason: string | null,
+      kind: BugEventKind = "status_changed"
+    ): Change => {
       const entering = bug.status !== to
+      const nextAgent = to === "open" ? null : agent
       const patch: BugPatch = {
         status: to,
         ...(to === "open" ? { assigned_agent_id: null, resolved_at: null } : { assigned_agent_id: agent }),
         ...(entering && isTerminal(to) ? { resolved_at: new Date() } : {}),
         ...(to === "open" || isTerminal(to) || agent !== bug.assigned_agent_id ? { lease_token: null, lease_expires_at: null } : {})
       }
-      const events: Array<LifecycleEntry> = []
-      if (to !== "open" && agent !== bug.assigned_agent_id) {
-        events.push(
-          agent === null
-            ? { kind: "unassigned", data: { agent_id: bug.assigned_agent_id } }
-            : { kind: "assigned", data: { agent_id: agent, previous_agent_id: bug.assigned_agent_id } }
-        )
+      const event: LifecycleEntry = {
+        kind,
+        from_status: entering ? bug.status : null,
+        to_status: entering ? to : null,
+        note: reason,
+        data: nextAgent !== bug.assigned_agent_id ? { agent_id: nextAgent, previous_agent_id: bug.assigned_agent_id } : {}
       }
-      if (entering) events.push({ kind: "status_changed", from_status: bug.status, to_status: to, note: reason })
-      return { patch, events }
+      return { patch, events: [event] }
     }
 
     /** Validates a status move; `null` when it changes nothing. */
@@ -185,6 +199,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
             return yield* Effect.fail(new Forbidden({ message: "an agent cannot assign a bug to another agent" }))
           }
           yield* checkVersion(bug, request.expected_version)
+          if (request.lease_token !== undefined) yield* leases.hold(table, bug.id, request.lease_token)
           return yield* planStatus(bug, request)
         })
       )
@@ -195,15 +210,15 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       if (agentId === bug.assigned_agent_id) return null
       if (agentId === null) {
         return bug.status === "assigned" || bug.status === "in_progress"
-          ? statusChange(bug, "open", null, "unassigned")
+          ? statusChange(bug, "open", null, null, "unassigned")
           : {
               patch: { assigned_agent_id: null, lease_token: null, lease_expires_at: null },
-              events: [{ kind: "unassigned", data: { agent_id: bug.assigned_agent_id } }]
+              events: [{ kind: "unassigned", data: { agent_id: null, previous_agent_id: bug.assigned_agent_id } }]
             }
       }
       yield* agentFor(bug, agentId)
       const to = bug.status === "open" || bug.status === "triaged" ? "assigned" : bug.status
-      return statusChange(bug, to, agentId, null)
+      return statusChange(bug, to, agentId, null, "assigned")
     })
 
     const assign = Effect.fn("Bugs.assign")(function* (principal: Principal, id: BugId, agentId: AgentId | null) {
@@ -248,19 +263,22 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       )
     })
 
-    const addNote = Effect.fn("Bugs.addNote")(function* (principal: Principal, id: BugId, body: string) {
+    /** A note; with `leaseToken`, only while that lease is held (checked and written in one transaction). */
+    const addNote = Effect.fn("Bugs.addNote")(function* (principal: Principal, id: BugId, body: string, leaseToken?: string) {
       const bug = yield* load(id).pipe(withDb)
       yield* authorizeOn(principal, "triage", bug)
-      const [event] = yield* repo
-        .appendEvents(bug.id, { actor: actorOf(principal), entries: [{ kind: "note", note: body }], correlationId: yield* correlationId })
-        .pipe(withDb)
+      const append = repo.appendEvents(bug.id, { actor: actorOf(principal), entries: [{ kind: "note", note: body }], correlationId: yield* correlationId })
+      const [event] = yield* (leaseToken === undefined
+        ? append
+        : sql.withTransaction(leases.hold(table, bug.id, leaseToken).pipe(Effect.zipRight(append)))
+      ).pipe(withDb)
       return event
     })
 
     const events = Effect.fn("Bugs.events")(function* (principal: Principal, id: BugId, limit: number, cursor: string | undefined) {
       yield* get(principal, id)
-      const after = yield* decodeCursor(cursor, 1)
-      const rows = yield* repo.events(id, limit, after === undefined ? undefined : Number(after[0])).pipe(withDb)
+      const after = yield* decodeCursor(cursor, SeqCursor)
+      const rows = yield* repo.events(id, limit, after?.[0]).pipe(withDb)
       return toPage(rows, limit, (r) => r.event, (r) => [r.seq])
     })
 
@@ -275,12 +293,12 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       if (!canSee(principal, villageId)) return yield* Effect.fail(NotFound.of("village", villageId))
       const exists = yield* sql`select 1 from villages where id = ${villageId}`.pipe(withDb)
       if (exists.length === 0) return yield* Effect.fail(NotFound.of("village", villageId))
-      const after = yield* decodeCursor(cursor, sort === "severity" ? 3 : 2)
+      const after = sort === "severity" ? yield* decodeCursor(cursor, RankedCursor) : yield* decodeCursor(cursor, CreatedCursor)
       const rows = yield* repo.list(villageId, filters, sort, limit, after).pipe(withDb)
       return toPage(rows, limit, (r) => r.bug, (r) => r.key)
     })
 
     return { mutate, mutateLocked, insert, get, create, changeStatus, assign, addNote, events, list, statusChange, planStatus, authorizeOn } as const
   }),
-  dependencies: [BugsRepo.Default, EventLog.Default]
+  dependencies: [BugsRepo.Default, EventLog.Default, Leases.Default]
 }) {}

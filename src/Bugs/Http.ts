@@ -18,6 +18,6 @@ export const BugsHttp = HttpApiBuilder.group(Api, "bugs", (handlers) =>
       .handle("events", ({ path, urlParams }) =>
         asPrincipal((p) => bugs.events(p, path.id, urlParams.limit, urlParams.cursor))
       )
-      .handle("addNote", ({ path, payload }) => asPrincipal((p) => bugs.addNote(p, path.id, payload.body)))
+      .handle("addNote", ({ path, payload }) => asPrincipal((p) => bugs.addNote(p, path.id, payload.body, payload.lease_token)))
   })
 )

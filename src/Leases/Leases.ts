@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { DateTime, Effect, Schedule } from "effect"
+import { DateTime, Effect, Schedule, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { LeaseLost } from "./Lease.js"
 
@@ -7,6 +7,9 @@ import { LeaseLost } from "./Lease.js"
 export const sweepSchedule = Schedule.spaced("1 second")
 
 const sweepBatch = 100
+
+/** Tokens are issued as UUIDs (the column's type): anything else cannot name a lease. */
+const isIssued = Schema.is(Schema.UUID)
 
 /**
  * Leases on rows of any table with `id`, `lease_token uuid` and `lease_expires_at timestamptz`
@@ -27,6 +30,7 @@ export class Leases extends Effect.Service<Leases>()("bugbots/Leases", {
 
     /** Locks the row and checks that `token` names its live lease. */
     const hold = Effect.fn("Leases.hold")(function* (table: string, id: string, token: string) {
+      if (!isIssued(token)) return yield* Effect.fail(lost())
       const rows = yield* sql<{ held: boolean }>`
         select coalesce(lease_token = ${token} and lease_expires_at > now(), false) as held
         from ${sql(table)} where id = ${id} for update`
@@ -35,6 +39,7 @@ export class Leases extends Effect.Service<Leases>()("bugbots/Leases", {
 
     /** Moves the end of a live lease to `seconds` from now; the new expiry. */
     const extend = Effect.fn("Leases.extend")(function* (table: string, id: string, token: string, seconds: number) {
+      if (!isIssued(token)) return yield* Effect.fail(lost())
       const rows = yield* sql<{ lease_expires_at: Date }>`
         update ${sql(table)} set lease_expires_at = ${until(seconds)}
         where id = ${id} and lease_token = ${token} and lease_expires_at > now()

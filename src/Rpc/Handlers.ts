@@ -18,7 +18,7 @@ export const RpcHandlersLive = BugbotsRpcs.toLayer(
       GetBug: ({ id }) => asPrincipal((p) => bugs.get(p, id)),
       AssignBug: ({ id, agent_id }) => asPrincipal((p) => bugs.assign(p, id, agent_id)),
       ChangeStatus: ({ id, ...request }) => asPrincipal((p) => bugs.changeStatus(p, id, request)),
-      AddNote: ({ id, body }) => asPrincipal((p) => bugs.addNote(p, id, body)),
+      AddNote: ({ id, body, lease_token }) => asPrincipal((p) => bugs.addNote(p, id, body, lease_token)),
       Claim: (request) => asPrincipal((p) => work.claim(p, request)).pipe(Effect.map(Option.getOrNull)),
       Heartbeat: ({ id, lease_token, lease_seconds }) => asPrincipal((p) => work.heartbeat(p, id, lease_token, lease_seconds)),
       Release: ({ id, lease_token, reason }) => asPrincipal((p) => work.release(p, id, lease_token, reason)),

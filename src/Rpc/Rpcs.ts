@@ -19,6 +19,7 @@ import {
 } from "../Domain/Bug.js"
 import { Forbidden, NotFound, ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
 import { AgentId, BugId, RepoId, SessionId, VillageId } from "../Domain/Ids.js"
+import { Text } from "../Domain/Fields.js"
 import { Page } from "../Domain/Page.js"
 import { LeaseLost } from "../Leases/Lease.js"
 import { RealtimeEvent } from "../Realtime/Events.js"
@@ -44,7 +45,7 @@ export const ListBugsRequest = Schema.Struct({
   source: Schema.optional(Source),
   sort: Schema.optionalWith(BugSort, { default: () => "-created_at" as const }),
   limit: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 200)), { default: () => 50 }),
-  cursor: Schema.optional(Schema.String)
+  cursor: Schema.optional(Text(1000))
 })
 
 /**
@@ -67,12 +68,12 @@ export class BugbotsRpcs extends RpcGroup.make(
   Rpc.make("ChangeStatus", {
     payload: { ...BugRef, ...ChangeStatus.fields },
     success: Bug.json,
-    error: Schema.Union(NotFound, Forbidden, VersionConflict, InvalidTransition, AgentRequired, AgentNotInVillage, ServiceUnavailable)
+    error: Schema.Union(NotFound, Forbidden, VersionConflict, InvalidTransition, AgentRequired, AgentNotInVillage, LeaseLost, ServiceUnavailable)
   }),
   Rpc.make("AddNote", {
     payload: { ...BugRef, ...AddNote.fields },
     success: BugEvent.json,
-    error: Schema.Union(NotFound, Forbidden, ServiceUnavailable)
+    error: Schema.Union(NotFound, Forbidden, LeaseLost, ServiceUnavailable)
   }),
   Rpc.make("Claim", {
     payload: ClaimRequest.fields,
@@ -102,8 +103,8 @@ export class BugbotsRpcs extends RpcGroup.make(
   }),
   Rpc.make("WatchRoom", {
     payload: {
-      room: Schema.String.annotations({ description: "village:<id>, repo:<id> or agent:<id>" }),
-      since: Schema.optional(Schema.String.annotations({ description: "an event id: replay what came after it, then go live" }))
+      room: Text(200).annotations({ description: "village:<id>, repo:<id> or agent:<id>" }),
+      since: Schema.optional(Text(20).annotations({ description: "an event id: replay what came after it, then go live" }))
     },
     success: RealtimeEvent,
     error: Schema.Union(NotFound, Forbidden, ValidationFailed, ServiceUnavailable),

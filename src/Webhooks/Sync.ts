@@ -173,8 +173,10 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
         ...move?.patch,
         metadata: { ...bug.metadata, ...(issue.updated_at === undefined ? {} : { github_updated_at: issue.updated_at }) }
       }
-      const events: Array<LifecycleEntry> = edited ? [{ kind: "edited", data: { source: "github", action, changes: edits } }] : []
-      return { patch, events: [...events, ...(move?.events ?? [])] }
+      // One change, one event: a move carries the edits made with it.
+      const data = { source: "github", action, ...(edited ? { changes: edits } : {}) }
+      const event: LifecycleEntry = move === null ? { kind: "edited", data } : { ...move.events[0], data: { ...move.events[0].data, ...data } }
+      return { patch, events: [event] }
     }
 
     const onIssue = Effect.fn("GitHubSync.onIssue")(function* (payload: unknown) {
