@@ -1,9 +1,9 @@
-import { Effect, Layer } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, Option } from "effect"
 import { Agents } from "./Agents/Agents.js"
 import { AgentSessions } from "./AgentSessions/AgentSessions.js"
-import { AgentWork, LeaseSweeperLive } from "./AgentWork/AgentWork.js"
 import { Auth } from "./Auth/Auth.js"
-import { Bugs } from "./Bugs/Bugs.js"
+import { Bugs, LeaseSweeperLive } from "./Bugs/Bugs.js"
 import { AppConfig } from "./Config.js"
 import { HttpLive } from "./Http.js"
 import { LoggingLive } from "./Logging.js"
@@ -11,17 +11,24 @@ import { EventHub } from "./Realtime/EventHub.js"
 import { RelayLive } from "./Realtime/Relay.js"
 import { Rooms } from "./Realtime/Rooms.js"
 import { WsFanout } from "./Realtime/WsFanout.js"
+import { withDb } from "./Sql/Retry.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 
+/** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
   Effect.gen(function* () {
     const config = yield* AppConfig
+    if (Option.isNone(config.bootstrapToken)) return
+    const token = config.bootstrapToken.value
+    const sql = yield* SqlClient.SqlClient
+    const users = yield* Users
     const auth = yield* Auth
-    yield* auth.bootstrap(config.bootstrapToken)
+    yield* sql.withTransaction(users.ensureSuperuser("admin").pipe(Effect.flatMap((id) => auth.grant(id, token, "bootstrap")))).pipe(withDb)
+    yield* Effect.logInfo("bootstrap superuser admin ensured")
   })
 )
 
@@ -32,7 +39,6 @@ export const ServicesLive = Layer.mergeAll(
   Villages.Default,
   Users.Default,
   Agents.Default,
-  AgentWork.Default,
   AgentSessions.Default,
   Webhooks.Default,
   EventHub.Default,

@@ -1,16 +1,20 @@
 /**
  * `bun run seed`: demo data — a village with two repos, three users with roles, two agents and a
- * spread of bugs in every status. Idempotent: it finds what exists by its natural keys.
+ * spread of bugs in every status. Idempotent: it finds what exists by its natural keys. It goes
+ * through the owners of each table, like every other writer.
  */
 import { BunRuntime } from "@effect/platform-bun"
-import { PgClient } from "@effect/sql-pg"
+import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
-import { Bugs, systemActor } from "./Bugs/Bugs.js"
-import type { BugStatus, Severity } from "./Domain/Bug.js"
-import { AgentId } from "./Domain/Ids.js"
+import { Agents } from "./Agents/Agents.js"
+import { Bugs } from "./Bugs/Bugs.js"
 import { AppConfig } from "./Config.js"
+import type { BugStatus, Severity } from "./Domain/Bug.js"
+import { systemActor } from "./Domain/BugLifecycle.js"
 import { LoggingLive } from "./Logging.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
+import { Users } from "./Users/Users.js"
+import { Villages } from "./Villages/Villages.js"
 
 const users = [
   { login: "alice", email: "alice@example.com", role: "maintainer" },
@@ -31,53 +35,45 @@ const issues: ReadonlyArray<{ n: number; repo: 0 | 1; title: string; severity: S
 ]
 
 const seed = Effect.gen(function* () {
-  const sql = yield* PgClient.PgClient
+  const sql = yield* SqlClient.SqlClient
+  const villages = yield* Villages
+  const people = yield* Users
+  const agents = yield* Agents
   const bugs = yield* Bugs
-  const [village] = yield* sql<{ id: string }>`
-    insert into villages (name, github_org_id) values ('acme', 9000001)
-    on conflict (github_org_id) do update set name = excluded.name returning id`
-  const repos = yield* Effect.forEach([["acme/api", 9100001], ["acme/web", 9100002]] as const, ([name, githubId]) =>
-    sql<{ id: string }>`
-      insert into repos (village_id, full_name, github_repo_id) values (${village.id}, ${name}, ${githubId})
-      on conflict (github_repo_id) do update set full_name = excluded.full_name returning id`.pipe(Effect.map((rows) => rows[0].id))
+  const owner = { id: 9000001, name: "acme" }
+  const villageId = yield* villages.provisionVillage(owner)
+  const repos = yield* Effect.forEach([["acme/api", 9100001], ["acme/web", 9100002]] as const, ([full_name, id]) =>
+    villages.provisionRepo({ id, full_name }, owner)
   )
   for (const user of users) {
-    const [row] = yield* sql<{ id: string }>`
-      insert into users (login, email) values (${user.login}, ${user.email})
-      on conflict (login) do update set email = excluded.email returning id`
-    yield* sql`
-      insert into village_access (village_id, user_id, role) values (${village.id}, ${row.id}, ${user.role})
-      on conflict (village_id, user_id) do update set role = excluded.role`
+    const userId = yield* people.ensure(user.login, user.email)
+    yield* villages.grant(villageId, userId, user.role)
   }
-  const agents = yield* Effect.forEach(["fixer-1", "fixer-2"], (name) =>
-    sql<{ id: string }>`
-      insert into agents (village_id, name, kind) values (${village.id}, ${name}, 'llm')
-      on conflict (village_id, name) do update set kind = excluded.kind returning id`.pipe(Effect.map((rows) => rows[0].id))
-  )
-  let created = 0
+  const agentIds = yield* Effect.forEach(["fixer-1", "fixer-2"], (name) => agents.ensure(villageId, name, "llm"))
   for (const issue of issues) {
-    const repoId = repos[issue.repo]
-    const existing = yield* sql`select 1 from bug_bots where provider = 'github' and repo_id = ${repoId} and issue_id = ${issue.n}`
-    if (existing.length > 0) continue
-    const bug = yield* bugs.insert(
-      {
-        village_id: village.id, repo_id: repoId, provider: "github", source: "webhook", issue_id: issue.n, issue_number: issue.n,
-        title: issue.title, description: `Seeded demo issue #${issue.n}.`, status: "open", severity: issue.severity, category: null,
-        metadata: { seeded: true }
-      },
-      systemActor
+    const repo = repos[issue.repo]
+    const bug = yield* sql.withTransaction(
+      bugs.syncFromUpstream({
+        repo,
+        issue_id: issue.n,
+        issue_number: issue.n,
+        source: "webhook",
+        metadata: { seeded: true },
+        view: { title: issue.title, description: `Seeded demo issue #${issue.n}.`, severity: issue.severity, action: "seeded", source: "seed" }
+      })
     )
-    const agentId = issue.agent === undefined ? undefined : AgentId.make(agents[issue.agent])
+    // Statuses are set once: a bug moved already (now or by anyone since) keeps where it is.
+    if (bug.version > 1) continue
+    const agentId = issue.agent === undefined ? undefined : agentIds[issue.agent]
     for (const status of issue.status === "awaiting_verification" ? (["in_progress", issue.status] as const) : issue.status === "open" ? [] : [issue.status]) {
-      yield* bugs.mutate(bug.id, systemActor, (current) => bugs.planStatus(current, { status, agent_id: agentId, reason: "seed" }))
+      yield* bugs.setStatus(bug.id, systemActor, { status, agent_id: agentId, reason: "seed" })
     }
-    created++
   }
-  yield* Effect.logInfo("seeded demo data").pipe(Effect.annotateLogs({ village: village.id, bugs_created: created }))
+  yield* Effect.logInfo("seeded demo data").pipe(Effect.annotateLogs({ village: villageId }))
 })
 
 seed.pipe(
-  Effect.provide(Bugs.Default.pipe(Layer.provideMerge(MigrationsLive), Layer.provideMerge(SqlLive))),
+  Effect.provide(Layer.mergeAll(Bugs.Default, Villages.Default, Users.Default, Agents.Default).pipe(Layer.provideMerge(MigrationsLive), Layer.provideMerge(SqlLive))),
   Effect.provide(LoggingLive),
   Effect.provide(AppConfig.Default),
   (main) => BunRuntime.runMain(main, { disablePrettyLogger: true })

@@ -2,31 +2,11 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
 import { AgentPaused } from "../Domain/Agent.js"
-import { Bug, Severity } from "../Domain/Bug.js"
+import { Bug } from "../Domain/Bug.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
-import { Payload, Text } from "../Domain/Fields.js"
-import { BugId, RepoId } from "../Domain/Ids.js"
-import { defaultLeaseSeconds, Lease, LeaseLost, LeaseSeconds, LeaseToken } from "../Leases/Lease.js"
-
-const leaseSeconds = Schema.optionalWith(LeaseSeconds, { default: () => defaultLeaseSeconds })
-
-export const ClaimRequest = Payload({
-  repo_id: Schema.optional(RepoId.annotations({ description: "claim only in this repo" })),
-  min_severity: Schema.optional(Severity.annotations({ description: "claim only bugs at least this severe" })),
-  lease_seconds: leaseSeconds
-})
-export type ClaimRequest = typeof ClaimRequest.Type
-
-export class Claimed extends Schema.Class<Claimed>("Claimed")({ bug: Bug.json, lease: Lease }) {}
-
-export const HeartbeatRequest = Payload({ lease_token: LeaseToken, lease_seconds: leaseSeconds })
-
-export class LeaseRenewed extends Schema.Class<LeaseRenewed>("LeaseRenewed")({ expires_at: Schema.DateTimeUtc }) {}
-
-export const ReleaseRequest = Payload({
-  lease_token: LeaseToken,
-  reason: Schema.optional(Text(2000, { min: 0 }))
-})
+import { BugId } from "../Domain/Ids.js"
+import { LeaseLost } from "../Domain/Lease.js"
+import { Claimed, ClaimRequest, HeartbeatRequest, LeaseRenewed, ReleaseRequest } from "../Domain/Work.js"
 
 const BugPath = Schema.Struct({ id: BugId })
 
@@ -55,7 +35,7 @@ export class AgentWorkApi extends HttpApiGroup.make("agentWork")
     HttpApiEndpoint.post("release", "/bugs/:id/release")
       .setPath(BugPath)
       .setPayload(ReleaseRequest)
-      .addSuccess(Bug.json)
+      .addSuccess(Bug)
       .addError(NotFound)
       .addError(Forbidden)
       .addError(LeaseLost)

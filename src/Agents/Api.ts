@@ -1,17 +1,11 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
-import { IssuedToken } from "../Auth/Auth.js"
 import { Authentication } from "../Auth/Middleware.js"
-import { Agent, AgentState } from "../Domain/Agent.js"
+import { Agent, CreateAgent, CreatedAgent, SetAgentState } from "../Domain/Agent.js"
 import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
-import { Payload, strict } from "../Domain/Fields.js"
 import { AgentId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
-
-export class CreatedAgent extends Schema.Class<CreatedAgent>("CreatedAgent")({
-  agent: Agent.json,
-  token: Schema.String.annotations({ description: "the agent's first bearer token; shown once" })
-}) {}
+import { IssuedToken } from "../Domain/User.js"
 
 const AgentPath = Schema.Struct({ id: AgentId })
 const VillagePath = Schema.Struct({ id: VillageId })
@@ -21,7 +15,7 @@ export class AgentsApi extends HttpApiGroup.make("agents")
   .add(
     HttpApiEndpoint.post("create", "/villages/:id/agents")
       .setPath(VillagePath)
-      .setPayload(strict(Agent.jsonCreate))
+      .setPayload(CreateAgent)
       .addSuccess(CreatedAgent, { status: 201 })
       .addError(NotFound)
       .addError(Forbidden)
@@ -31,7 +25,7 @@ export class AgentsApi extends HttpApiGroup.make("agents")
     HttpApiEndpoint.get("list", "/villages/:id/agents")
       .setPath(VillagePath)
       .setUrlParams(Schema.Struct(PageParams))
-      .addSuccess(Page(Agent.json))
+      .addSuccess(Page(Agent))
       .addError(NotFound)
       .addError(ValidationFailed)
   )
@@ -45,8 +39,8 @@ export class AgentsApi extends HttpApiGroup.make("agents")
   .add(
     HttpApiEndpoint.put("setState", "/agents/:id/state")
       .setPath(AgentPath)
-      .setPayload(Payload({ state: AgentState }))
-      .addSuccess(Agent.json)
+      .setPayload(SetAgentState)
+      .addSuccess(Agent)
       .addError(NotFound)
       .addError(Forbidden)
   )

@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { AgentState } from "../Domain/Agent.js"
 import { Unauthenticated } from "../Domain/Errors.js"
 import { AgentId, TokenId, UserId, VillageId } from "../Domain/Ids.js"
-import { VillageRole } from "../Domain/User.js"
+import { IssuedToken, VillageRole } from "../Domain/User.js"
 import { withDb } from "../Sql/Retry.js"
 import type { Principal } from "./Principal.js"
 
@@ -23,12 +23,11 @@ const TokenRow = Schema.Struct({
 })
 const decodeTokenRow = Schema.decodeUnknown(TokenRow)
 
-export class IssuedToken extends Schema.Class<IssuedToken>("IssuedToken")({
-  id: TokenId,
-  token: Schema.String.annotations({ description: "The bearer token. Shown once: only its hash is stored." })
-}) {}
-
-/** Bearer tokens: opaque random strings, of which only the SHA-256 is stored. */
+/**
+ * The one owner of `api_tokens`: bearer tokens are opaque random strings, of which only the SHA-256
+ * is stored. Authentication reads the principal behind a token (its user's roles, or its agent) in
+ * the same query: the one read across other capabilities' tables, since every request pays it.
+ */
 export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -80,24 +79,13 @@ export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
       return new IssuedToken({ id: TokenId.make(row.id), token })
     })
 
-    /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
-    const bootstrap = Effect.fn("Auth.bootstrap")(function* (token: Option.Option<Redacted.Redacted>) {
-      if (Option.isNone(token)) return
-      yield* sql.withTransaction(
-        Effect.gen(function* () {
-          const [admin] = yield* sql<{ id: string }>`
-            insert into users (login, is_superuser) values ('admin', true)
-            on conflict (login) do update set is_superuser = true
-            returning id`
-          yield* sql`
-            insert into api_tokens (token_hash, name, user_id)
-            values (${hash(Redacted.value(token.value))}, 'bootstrap', ${admin.id})
-            on conflict (token_hash) do update set user_id = excluded.user_id, agent_id = null, revoked_at = null`
-        })
-      ).pipe(withDb)
-      yield* Effect.logInfo("bootstrap superuser admin ensured")
-    })
+    /** Makes `token` (chosen by the operator, not issued) a live token of the user. In the caller's transaction. */
+    const grant = (userId: UserId, token: Redacted.Redacted, name: string) =>
+      sql`
+        insert into api_tokens (token_hash, name, user_id)
+        values (${hash(Redacted.value(token))}, ${name}, ${userId})
+        on conflict (token_hash) do update set user_id = excluded.user_id, agent_id = null, revoked_at = null`.pipe(Effect.asVoid)
 
-    return { authenticate, issue, bootstrap } as const
+    return { authenticate, issue, grant } as const
   })
 }) {}

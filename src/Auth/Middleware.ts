@@ -1,7 +1,6 @@
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
-import { Effect, Layer, Redacted, Schema } from "effect"
+import { Schema } from "effect"
 import { ServiceUnavailable, Unauthenticated } from "../Domain/Errors.js"
-import { Auth } from "./Auth.js"
 import { CurrentPrincipal } from "./Principal.js"
 
 /** REST authentication: `Authorization: Bearer <token>` → the `CurrentPrincipal` of the request. */
@@ -10,11 +9,3 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("bug
   provides: CurrentPrincipal,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
-
-export const AuthenticationLive = Layer.effect(
-  Authentication,
-  Effect.gen(function* () {
-    const auth = yield* Auth
-    return { bearer: (token) => auth.authenticate(Redacted.value(token)) }
-  })
-)

@@ -1,63 +1,81 @@
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Schema } from "effect"
-import { authorize, canSee, type Action } from "../Auth/Policy.js"
-import type { Principal } from "../Auth/Principal.js"
+import { Effect, Layer, Option, Schema } from "effect"
+import { type Action, authorize, canSee } from "../Auth/Policy.js"
+import type { AgentPrincipal, Principal } from "../Auth/Principal.js"
+import { Agents } from "../Agents/Agents.js"
 import { correlationId } from "../Correlation.js"
+import { AgentPaused } from "../Domain/Agent.js"
+import { Bug, type BugStatus, type ChangeStatus, type CreateBug, isTerminal, type ListBugsParams } from "../Domain/Bug.js"
 import {
-  AgentNotInVillage,
-  AgentRequired,
-  Bug,
-  type BugEventKind,
-  type BugStatus,
-  InvalidTransition,
-  isTerminal,
-  requiresAgent,
-  type Severity,
-  transitions,
-  VersionConflict
-} from "../Domain/Bug.js"
+  type Actor,
+  type Change,
+  checkVersion,
+  created,
+  planAssign,
+  planClaim,
+  planLeaseExpiry,
+  planRelease,
+  planStatus,
+  planUpstream,
+  systemActor,
+  type UpstreamIssue
+} from "../Domain/BugLifecycle.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
 import type { AgentId, BugId, RepoId, VillageId } from "../Domain/Ids.js"
+import { Lease } from "../Domain/Lease.js"
 import { CreatedCursor, decodeCursor, RankedCursor, SeqCursor, toPage } from "../Domain/Page.js"
-import { Leases } from "../Leases/Leases.js"
+import { Claimed, type ClaimRequest, LeaseRenewed } from "../Domain/Work.js"
+import { isIssued, leaseLost, newLeaseToken, sweeper } from "../Leases/Leases.js"
 import { EventLog } from "../Realtime/EventLog.js"
 import { repoRoom, villageRoom } from "../Realtime/Events.js"
 import { withDb } from "../Sql/Retry.js"
-import { type Actor, type BugFilters, type BugInsert, type BugPatch, BugsRepo, type BugSort, type LifecycleEntry } from "./BugsRepo.js"
-
-export interface Change {
-  readonly patch: BugPatch
-  readonly events: ReadonlyArray<LifecycleEntry>
-}
-
-export interface StatusRequest {
-  readonly status: BugStatus
-  readonly reason?: string | undefined
-  readonly expected_version?: number | undefined
-  readonly agent_id?: AgentId | undefined
-  readonly lease_token?: string | undefined
-}
-
-const table = "bug_bots"
+import { Villages } from "../Villages/Villages.js"
+import { BugsRepo, type NewBug } from "./BugsRepo.js"
 
 export const actorOf = (principal: Principal): Actor => ({ type: principal.type, id: principal.id })
-export const systemActor: Actor = { type: "system", id: null }
 
-const encodeBug = Schema.encodeSync(Bug.json)
+const encodeBug = Schema.encodeSync(Bug)
 /** The realtime payload: the bug without its description (contract §5). */
 export const bugPayload = (bug: Bug) => {
   const { description: _, ...rest } = encodeBug(bug)
   return rest
 }
 
-/** Contract §4 statuses, transitions, assignment and optimistic locking, for every caller. */
+/** Only agents take work, and only while active. */
+const worker = (principal: Principal): Effect.Effect<AgentPrincipal, Forbidden | AgentPaused> =>
+  principal.type !== "agent"
+    ? Effect.fail(new Forbidden({ message: "only agents claim work" }))
+    : principal.state === "paused"
+    ? Effect.fail(new AgentPaused({ message: `agent ${principal.id} is paused` }))
+    : Effect.succeed(principal)
+
+/** The issue a bug mirrors upstream (a GitHub issue), and what it looks like there now. */
+export interface UpstreamBug {
+  readonly repo: { readonly id: RepoId; readonly village_id: VillageId }
+  readonly issue_id: number
+  readonly issue_number: number
+  readonly source: "webhook" | "reconcile"
+  /** Kept in `metadata` when the bug is created (link, author). */
+  readonly metadata: Record<string, unknown>
+  readonly view: UpstreamIssue
+  /** Where a bug created now goes when the view moves it nowhere (an event about an issue closed already). */
+  readonly targetWhenNew?: BugStatus | undefined
+}
+
+const sweepBatch = 100
+
+/**
+ * Where a bug changes: every command locks the bug, asks a planner of `Domain/BugLifecycle.ts`, and
+ * writes the row, its one lifecycle event and its realtime event in one transaction. Manual changes,
+ * webhooks, claims, releases and lease expiry all come through here.
+ */
 export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* BugsRepo
     const log = yield* EventLog
-    const leases = yield* Leases
+    const villages = yield* Villages
+    const agents = yield* Agents
 
     const emit = (bug: Bug, previous: BugStatus | null) =>
       log.append({
@@ -72,8 +90,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
         version: bug.version
       })
 
-    const load = (id: BugId) =>
-      repo.findById(id).pipe(Effect.flatMap((bug) => (bug ? Effect.succeed(bug) : Effect.fail(NotFound.of("bug", id)))))
+    const author = (actor: Actor) => Effect.map(correlationId, (id) => ({ actor, correlationId: id }))
 
     const authorizeOn = (principal: Principal, action: Action, bug: Bug) =>
       authorize(principal, action, {
@@ -83,196 +100,53 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
         assignedAgentId: bug.assigned_agent_id
       })
 
-    /** An agent that may be assigned to `bug`: it exists (else 404) and lives in the bug's village (else 400). */
-    const agentFor = Effect.fn("Bugs.agentFor")(function* (bug: Bug, agentId: AgentId) {
-      const agent = yield* repo.findAgent(agentId)
-      if (!agent) return yield* Effect.fail(NotFound.of("agent", agentId))
-      if (agent.village_id !== bug.village_id) {
-        return yield* Effect.fail(new AgentNotInVillage({ message: `agent ${agentId} does not belong to the bug's village` }))
-      }
-      return agent
-    })
-
-    /**
-     * The one way a bug changes: lock the row, let `plan` decide (or refuse, or return null for a
-     * no-op), then write the row, its lifecycle events and its realtime event in one transaction.
-     */
-    const mutate = <E, R>(id: BugId, actor: Actor, plan: (bug: Bug) => Effect.Effect<Change | null, E, R>) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const current = yield* repo.lockById(id)
-          if (!current) return yield* Effect.fail(NotFound.of("bug", id))
-          return yield* mutateLocked(current, actor, plan)
-        })
-      ).pipe(withDb)
-
-    /**
-     * `mutate` for a row the caller has already locked in its open transaction (e.g. picked with
-     * `FOR UPDATE SKIP LOCKED`): the same plan, row, lifecycle events and realtime event.
-     */
-    const mutateLocked = <E, R>(current: Bug, actor: Actor, plan: (bug: Bug) => Effect.Effect<Change | null, E, R>) =>
+    /** Applies what `plan` decides for the locked `bug` (nothing when it returns null). Inside a transaction. */
+    const applyLocked = <E, R>(bug: Bug, actor: Actor, plan: (bug: Bug) => Effect.Effect<Change | null, E, R>) =>
       Effect.gen(function* () {
-        const change = yield* plan(current)
-        if (change === null) return current
-        const updated = yield* repo.update(current.id, change.patch, { actor, entries: change.events, correlationId: yield* correlationId })
-        yield* emit(updated, current.status)
+        const change = yield* plan(bug)
+        if (change === null) return { bug, leaseExpiresAt: Option.none() }
+        const updated = yield* repo.update(bug.id, change.patch, change.event, yield* author(actor))
+        yield* emit(updated.bug, bug.status)
         return updated
       })
 
-    /** Inserts a bug with its `created` event and `bug_bot_spawn`, in one transaction. */
-    const insert = (row: BugInsert, actor: Actor, extraEvents: ReadonlyArray<LifecycleEntry> = []) =>
+    /** Locks the bug and applies what `plan` decides, in a transaction of its own (or the caller's). */
+    const apply = <E, R>(id: BugId, actor: Actor, plan: (bug: Bug) => Effect.Effect<Change | null, E, R>) =>
       sql.withTransaction(
-        Effect.gen(function* () {
-          const bug = yield* repo.insert(row, {
-            actor,
-            entries: [{ kind: "created", to_status: row.status }, ...extraEvents],
-            correlationId: yield* correlationId
-          })
-          yield* emit(bug, null)
-          return bug
-        })
-      ).pipe(withDb)
-
-    const checkVersion = (bug: Bug, expected: number | undefined) =>
-      expected === undefined || expected === bug.version
-        ? Effect.void
-        : Effect.fail(
-            new VersionConflict({
-              message: `bug is at version ${bug.version}, not ${expected}`,
-              details: { expected_version: expected, current_version: bug.version }
-            })
-          )
-
-    /**
-     * The patch that moves `bug` to `to` (with `agent` as its agent afterwards), by contract §4, and
-     * its one lifecycle event: one change, one event, of `kind`, carrying the move and the agent change.
-     */
-    const statusChange = (
-      bug: Bug,
-      to: BugStatus,
-      agent: AgentId | null,
-      reason: string | null,
-      kind: BugEventKind = "status_changed"
-    ): Change => {
-      const entering = bug.status !== to
-      const nextAgent = to === "open" ? null : agent
-      const patch: BugPatch = {
-        status: to,
-        ...(to === "open" ? { assigned_agent_id: null, resolved_at: null } : { assigned_agent_id: agent }),
-        ...(entering && isTerminal(to) ? { resolved_at: new Date() } : {}),
-        ...(to === "open" || isTerminal(to) || agent !== bug.assigned_agent_id ? { lease_token: null, lease_expires_at: null } : {})
-      }
-      const event: LifecycleEntry = {
-        kind,
-        from_status: entering ? bug.status : null,
-        to_status: entering ? to : null,
-        note: reason,
-        data: nextAgent !== bug.assigned_agent_id ? { agent_id: nextAgent, previous_agent_id: bug.assigned_agent_id } : {}
-      }
-      return { patch, events: [event] }
-    }
-
-    /** Validates a status move; `null` when it changes nothing. */
-    const planStatus = Effect.fn("Bugs.planStatus")(function* (bug: Bug, request: StatusRequest) {
-      const agent = request.agent_id ?? bug.assigned_agent_id
-      if (request.agent_id !== undefined && request.agent_id !== bug.assigned_agent_id) yield* agentFor(bug, request.agent_id)
-      if (request.status === bug.status && agent === bug.assigned_agent_id) return null
-      if (request.status !== bug.status && !transitions[bug.status].includes(request.status)) {
-        return yield* Effect.fail(
-          new InvalidTransition({
-            message: `a bug cannot go from ${bug.status} to ${request.status}`,
-            details: { from: bug.status, to: request.status }
-          })
+        repo.lock(id).pipe(
+          Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("bug", id)), onSome: Effect.succeed })),
+          Effect.flatMap((bug) => applyLocked(bug, actor, plan)),
+          Effect.map((updated) => updated.bug)
         )
-      }
-      if (requiresAgent(request.status) && agent === null) {
-        return yield* Effect.fail(new AgentRequired({ message: `moving a bug to ${request.status} needs an assigned agent` }))
-      }
-      return statusChange(bug, request.status, agent, request.reason ?? null)
-    })
-
-    const changeStatus = Effect.fn("Bugs.changeStatus")(function* (principal: Principal, id: BugId, request: StatusRequest) {
-      return yield* mutate(id, actorOf(principal), (bug) =>
-        Effect.gen(function* () {
-          yield* authorizeOn(principal, "triage", bug)
-          if (principal.type === "agent" && request.agent_id !== undefined && request.agent_id !== principal.id) {
-            return yield* Effect.fail(new Forbidden({ message: "an agent cannot assign a bug to another agent" }))
-          }
-          yield* checkVersion(bug, request.expected_version)
-          if (request.lease_token !== undefined) yield* leases.hold(table, bug.id, request.lease_token)
-          return yield* planStatus(bug, request)
-        })
       )
-    })
 
-    /** Assigning moves an open/triaged bug to `assigned`; unassigning an active bug moves it to `open`. */
-    const planAssign = Effect.fn("Bugs.planAssign")(function* (bug: Bug, agentId: AgentId | null): Effect.fn.Return<Change | null, NotFound | AgentNotInVillage | SqlError> {
-      if (agentId === bug.assigned_agent_id) return null
-      if (agentId === null) {
-        return bug.status === "assigned" || bug.status === "in_progress"
-          ? statusChange(bug, "open", null, null, "unassigned")
-          : {
-              patch: { assigned_agent_id: null, lease_token: null, lease_expires_at: null },
-              events: [{ kind: "unassigned", data: { agent_id: null, previous_agent_id: bug.assigned_agent_id } }]
-            }
-      }
-      yield* agentFor(bug, agentId)
-      const to = bug.status === "open" || bug.status === "triaged" ? "assigned" : bug.status
-      return statusChange(bug, to, agentId, null, "assigned")
-    })
+    /** Inserts a bug with its `created` event and `bug_bot_spawn`. Inside a transaction. */
+    const insert = (bug: NewBug, actor: Actor) =>
+      Effect.gen(function* () {
+        const inserted = yield* repo.insert(bug, "open", created("open"), yield* author(actor))
+        yield* emit(inserted, null)
+        return inserted
+      })
 
-    const assign = Effect.fn("Bugs.assign")(function* (principal: Principal, id: BugId, agentId: AgentId | null) {
-      return yield* mutate(id, actorOf(principal), (bug) =>
-        Effect.gen(function* () {
-          yield* authorizeOn(principal, principal.type === "agent" ? "manage_village" : "triage", bug)
-          return yield* planAssign(bug, agentId)
-        })
-      )
-    })
+    const load = (id: BugId) =>
+      repo.find(id).pipe(withDb, Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("bug", id)), onSome: Effect.succeed })))
+
+    const agentRef = (id: AgentId) =>
+      agents.ref(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("agent", id)), onSome: Effect.succeed })))
 
     const get = Effect.fn("Bugs.get")(function* (principal: Principal, id: BugId) {
-      const bug = yield* load(id).pipe(withDb)
+      const bug = yield* load(id)
       yield* authorizeOn(principal, "read", bug)
       return bug
     })
 
-    const create = Effect.fn("Bugs.create")(function* (
-      principal: Principal,
-      villageId: VillageId,
-      input: { readonly repo_id: RepoId; readonly title: string; readonly description?: string | null | undefined; readonly severity?: Severity | null | undefined; readonly category?: string | null | undefined }
-    ) {
-      yield* authorize(principal, "triage", { villageId, resource: "village", resourceId: villageId })
-      const repoRow = yield* sql<{ id: string }>`select id from repos where id = ${input.repo_id} and village_id = ${villageId}`.pipe(withDb)
-      if (repoRow.length === 0) return yield* Effect.fail(NotFound.of("repo", input.repo_id))
-      return yield* insert(
-        {
-          village_id: villageId,
-          repo_id: input.repo_id,
-          provider: "manual",
-          source: "manual",
-          issue_id: null,
-          issue_number: null,
-          title: input.title,
-          description: input.description ?? null,
-          status: "open",
-          severity: input.severity ?? null,
-          category: input.category ?? null,
-          metadata: {}
-        },
-        actorOf(principal)
-      )
-    })
-
-    /** A note; with `leaseToken`, only while that lease is held (checked and written in one transaction). */
-    const addNote = Effect.fn("Bugs.addNote")(function* (principal: Principal, id: BugId, body: string, leaseToken?: string) {
-      const bug = yield* load(id).pipe(withDb)
-      yield* authorizeOn(principal, "triage", bug)
-      const append = repo.appendEvents(bug.id, { actor: actorOf(principal), entries: [{ kind: "note", note: body }], correlationId: yield* correlationId })
-      const [event] = yield* (leaseToken === undefined
-        ? append
-        : sql.withTransaction(leases.hold(table, bug.id, leaseToken).pipe(Effect.zipRight(append)))
-      ).pipe(withDb)
-      return event
+    const list = Effect.fn("Bugs.list")(function* (principal: Principal, villageId: VillageId, params: ListBugsParams) {
+      if (!canSee(principal, villageId)) return yield* Effect.fail(NotFound.of("village", villageId))
+      yield* villages.find(villageId)
+      const { sort, limit, cursor, ...filters } = params
+      const after = sort === "severity" ? yield* decodeCursor(cursor, RankedCursor) : yield* decodeCursor(cursor, CreatedCursor)
+      const rows = yield* repo.list(villageId, filters, sort, limit, after).pipe(withDb)
+      return toPage(rows, limit, (r) => r.bug, (r) => r.key)
     })
 
     const events = Effect.fn("Bugs.events")(function* (principal: Principal, id: BugId, limit: number, cursor: string | undefined) {
@@ -282,23 +156,184 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       return toPage(rows, limit, (r) => r.event, (r) => [r.seq])
     })
 
-    const list = Effect.fn("Bugs.list")(function* (
-      principal: Principal,
-      villageId: VillageId,
-      filters: BugFilters,
-      sort: BugSort,
-      limit: number,
-      cursor: string | undefined
-    ) {
-      if (!canSee(principal, villageId)) return yield* Effect.fail(NotFound.of("village", villageId))
-      const exists = yield* sql`select 1 from villages where id = ${villageId}`.pipe(withDb)
-      if (exists.length === 0) return yield* Effect.fail(NotFound.of("village", villageId))
-      const after = sort === "severity" ? yield* decodeCursor(cursor, RankedCursor) : yield* decodeCursor(cursor, CreatedCursor)
-      const rows = yield* repo.list(villageId, filters, sort, limit, after).pipe(withDb)
-      return toPage(rows, limit, (r) => r.bug, (r) => r.key)
+    /** `POST /villages/{id}/bugs`: a manual bug. */
+    const create = Effect.fn("Bugs.create")(function* (principal: Principal, villageId: VillageId, input: CreateBug) {
+      yield* authorize(principal, "triage", { villageId, resource: "village", resourceId: villageId })
+      const found = yield* villages.findRepo(input.repo_id)
+      if (Option.isNone(found) || found.value.village_id !== villageId) return yield* Effect.fail(NotFound.of("repo", input.repo_id))
+      const bug: NewBug = {
+        village_id: villageId,
+        repo_id: input.repo_id,
+        provider: "manual",
+        source: "manual",
+        issue_id: null,
+        issue_number: null,
+        title: input.title,
+        description: input.description ?? null,
+        severity: input.severity ?? null,
+        category: input.category ?? null,
+        metadata: {}
+      }
+      return yield* sql.withTransaction(insert(bug, actorOf(principal))).pipe(withDb)
     })
 
-    return { mutate, mutateLocked, insert, get, create, changeStatus, assign, addNote, events, list, statusChange, planStatus, authorizeOn } as const
+    /** Moves a bug by the transition table, assigning an agent in the same change when asked. No authorization: callers decide. */
+    const setStatus = <E = never>(
+      id: BugId,
+      actor: Actor,
+      request: Omit<ChangeStatus, "lease_token">,
+      check: (bug: Bug) => Effect.Effect<void, E> = () => Effect.void
+    ) =>
+      Effect.gen(function* () {
+        const agent = request.agent_id === undefined ? undefined : yield* agentRef(request.agent_id).pipe(withDb)
+        return yield* apply(id, actor, (bug) =>
+          check(bug).pipe(
+            Effect.zipRight(checkVersion(bug, request.expected_version)),
+            Effect.zipRight(planStatus(bug, { status: request.status, reason: request.reason, agent }))
+          )
+        ).pipe(withDb)
+      })
+
+    const changeStatus = Effect.fn("Bugs.changeStatus")(function* (principal: Principal, id: BugId, request: ChangeStatus) {
+      return yield* setStatus(id, actorOf(principal), request, (bug) =>
+        Effect.gen(function* () {
+          yield* authorizeOn(principal, "triage", bug)
+          if (principal.type === "agent" && request.agent_id !== undefined && request.agent_id !== principal.id) {
+            return yield* Effect.fail(new Forbidden({ message: "an agent cannot assign a bug to another agent" }))
+          }
+          if (request.lease_token !== undefined) yield* holding(bug.id, request.lease_token)
+        })
+      )
+    })
+
+    const assign = Effect.fn("Bugs.assign")(function* (principal: Principal, id: BugId, agentId: AgentId | null) {
+      const agent = agentId === null ? null : yield* agentRef(agentId).pipe(withDb)
+      return yield* apply(id, actorOf(principal), (bug) =>
+        authorizeOn(principal, principal.type === "agent" ? "manage_village" : "triage", bug).pipe(
+          Effect.zipRight(planAssign(bug, agent))
+        )
+      ).pipe(withDb)
+    })
+
+    /** A note; with `leaseToken`, only while that lease is held (checked and written in one transaction). */
+    const addNote = Effect.fn("Bugs.addNote")(function* (principal: Principal, id: BugId, body: string, leaseToken?: string) {
+      const bug = yield* load(id)
+      yield* authorizeOn(principal, "triage", bug)
+      const append = Effect.flatMap(author(actorOf(principal)), (by) =>
+        repo.appendEvent(bug.id, { kind: "note", from_status: null, to_status: null, note: body, data: {} }, by)
+      )
+      return yield* (leaseToken === undefined ? append : sql.withTransaction(holding(bug.id, leaseToken).pipe(Effect.zipRight(append)))).pipe(
+        withDb
+      )
+    })
+
+    /** Fails with `LEASE_LOST` unless `token` names the bug's live lease (locks the row). */
+    const holding = (id: BugId, token: string) =>
+      isIssued(token)
+        ? repo.holdsLease(id, token).pipe(Effect.flatMap((held) => (held ? Effect.void : Effect.fail(leaseLost()))))
+        : Effect.fail(leaseLost())
+
+    /** The claimed bug and its lease, or `None` when nothing is claimable (contract §7). */
+    const claim = Effect.fn("Bugs.claim")(function* (principal: Principal, request: ClaimRequest) {
+      const agent = yield* worker(principal)
+      if (request.repo_id !== undefined) {
+        const found = yield* villages.findRepo(request.repo_id)
+        if (Option.isNone(found) || found.value.village_id !== agent.village_id) return yield* Effect.fail(NotFound.of("repo", request.repo_id))
+      }
+      const lease = { token: newLeaseToken(), seconds: request.lease_seconds }
+      return yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const candidate = yield* repo.claimable({
+            agentId: agent.id,
+            villageId: agent.village_id,
+            repoId: request.repo_id,
+            minSeverity: request.min_severity
+          })
+          if (Option.isNone(candidate)) return Option.none<Claimed>()
+          const claimed = yield* applyLocked(candidate.value, actorOf(agent), (bug) => Effect.succeed(planClaim(bug, agent.id, lease)))
+          const expiresAt = Option.getOrThrow(claimed.leaseExpiresAt)
+          return Option.some(new Claimed({ bug: claimed.bug, lease: new Lease({ token: lease.token, expires_at: expiresAt }) }))
+        })
+      ).pipe(withDb)
+    })
+
+    const heartbeat = Effect.fn("Bugs.heartbeat")(function* (principal: Principal, id: BugId, token: string, seconds: number) {
+      const bug = yield* get(principal, id)
+      yield* authorizeOn(principal, "work", bug)
+      if (!isIssued(token)) return yield* Effect.fail(leaseLost())
+      const expires = yield* repo.extendLease(id, token, seconds).pipe(withDb)
+      if (Option.isNone(expires)) return yield* Effect.fail(leaseLost())
+      return new LeaseRenewed({ expires_at: expires.value })
+    })
+
+    const release = Effect.fn("Bugs.release")(function* (principal: Principal, id: BugId, token: string, reason: string | undefined) {
+      return yield* apply(id, actorOf(principal), (bug) =>
+        authorizeOn(principal, "work", bug).pipe(
+          Effect.zipRight(holding(bug.id, token)),
+          Effect.as(planRelease(bug, reason ?? null))
+        )
+      ).pipe(withDb)
+    })
+
+    /** Ends up to `sweepBatch` expired leases; each in a savepoint of its own, so one failure spares the others. */
+    const expireLeases = sql.withTransaction(
+      Effect.gen(function* () {
+        const ids = yield* repo.lockExpiredLeases(sweepBatch)
+        yield* Effect.forEach(
+          ids,
+          (id) =>
+            apply(id, systemActor, (bug) => Effect.succeed(planLeaseExpiry(bug))).pipe(
+              Effect.catchAllCause((cause) => Effect.logWarning("could not end an expired lease", cause).pipe(Effect.annotateLogs({ bug_id: id })))
+            ),
+          { discard: true }
+        )
+        return ids.length
+      })
+    )
+
+    /**
+     * Brings the bug of an upstream issue in line with it, creating it first when it is new (then
+     * the issue's state applies as a change of its own). Runs in the caller's transaction; deliveries
+     * of one issue are serialised, so the first creates the bug and the others find it.
+     */
+    const syncFromUpstream = Effect.fn("Bugs.syncFromUpstream")(function* (upstream: UpstreamBug) {
+      yield* sql`select pg_advisory_xact_lock(hashtextextended(${`github-issue:${upstream.issue_id}`}, 0))`
+      const existing = yield* repo.findUpstream("github", upstream.repo.id, upstream.issue_id)
+      const view = Option.isSome(existing) ? upstream.view : { ...upstream.view, target: upstream.view.target ?? upstream.targetWhenNew }
+      const id = Option.isSome(existing)
+        ? existing.value
+        : (yield* insert(
+            {
+              village_id: upstream.repo.village_id,
+              repo_id: upstream.repo.id,
+              provider: "github",
+              source: upstream.source,
+              issue_id: upstream.issue_id,
+              issue_number: upstream.issue_number,
+              title: upstream.view.title,
+              description: upstream.view.description,
+              severity: upstream.view.severity,
+              category: null,
+              metadata: {
+                ...upstream.metadata,
+                ...(upstream.view.updated_at === undefined ? {} : { github_updated_at: upstream.view.updated_at })
+              }
+            },
+            systemActor
+          )).id
+      return yield* apply(id, systemActor, (bug) => Effect.succeed(planUpstream(bug, view)))
+    })
+
+    /** Whether the bug exists in the village (for links to it, like a work-stream event's). */
+    const isInVillage = (id: BugId, villageId: VillageId) => repo.isInVillage(id, villageId).pipe(withDb)
+
+    return {
+      isInVillage, get, list, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
+      sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
+    } as const
   }),
-  dependencies: [BugsRepo.Default, EventLog.Default, Leases.Default]
+  dependencies: [BugsRepo.Default, EventLog.Default, Villages.Default, Agents.Default]
 }) {}
+
+/** This instance's sweeper of expired bug leases; safe beside other instances' (SKIP LOCKED). */
+export const LeaseSweeperLive = Layer.scopedDiscard(Effect.flatMap(Bugs, (bugs) => bugs.sweepExpiredLeases))

@@ -1,8 +1,9 @@
 import { HttpApiSchema } from "@effect/platform"
-import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { JsonObject, NullableDateTime } from "./Fields.js"
+import { JsonObject, NullableTimestamp, Payload, Text, Timestamp } from "./Fields.js"
 import { AgentId, BugEventId, BugId, RepoId, VillageId } from "./Ids.js"
+import { LeaseToken } from "./Lease.js"
+import { PageParams } from "./Page.js"
 
 export const BugStatus = Schema.Literal(
   "open",
@@ -20,6 +21,7 @@ export type Severity = typeof Severity.Type
 export const severityRank = (s: Severity | null): number => (s === null ? 4 : Severity.literals.indexOf(s))
 
 export const Provider = Schema.Literal("github", "manual", "report")
+export type Provider = typeof Provider.Type
 export const Source = Schema.Literal("webhook", "manual", "reconcile", "report")
 export type Source = typeof Source.Type
 
@@ -38,12 +40,13 @@ export const requiresAgent = (s: BugStatus) => s === "assigned" || s === "in_pro
 export const isTerminal = (s: BugStatus) => s === "resolved" || s === "closed"
 
 
-export class Bug extends Model.Class<Bug>("Bug")({
-  id: Model.Generated(BugId),
+/** A bug bot as clients see it (contract §4). */
+export class Bug extends Schema.Class<Bug>("Bug")({
+  id: BugId,
   village_id: VillageId,
   repo_id: RepoId,
   provider: Provider,
-  issue_id: Schema.NullOr(Schema.Union(Schema.Number, Schema.NumberFromString)),
+  issue_id: Schema.NullOr(Schema.Number),
   issue_number: Schema.NullOr(Schema.Int),
   title: Schema.String,
   description: Schema.NullOr(Schema.String),
@@ -54,9 +57,9 @@ export class Bug extends Model.Class<Bug>("Bug")({
   source: Source,
   metadata: JsonObject,
   version: Schema.Int,
-  created_at: Model.DateTimeInsertFromDate,
-  updated_at: Model.DateTimeUpdateFromDate,
-  resolved_at: NullableDateTime
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  resolved_at: NullableTimestamp
 }) {}
 
 export const BugEventKind = Schema.Literal(
@@ -74,8 +77,8 @@ export type BugEventKind = typeof BugEventKind.Type
 export const ActorType = Schema.Literal("user", "agent", "system")
 export type ActorType = typeof ActorType.Type
 
-export class BugEvent extends Model.Class<BugEvent>("BugEvent")({
-  id: Model.Generated(BugEventId),
+export class BugEvent extends Schema.Class<BugEvent>("BugEvent")({
+  id: BugEventId,
   bug_id: BugId,
   kind: BugEventKind,
   actor_type: ActorType,
@@ -85,7 +88,7 @@ export class BugEvent extends Model.Class<BugEvent>("BugEvent")({
   note: Schema.NullOr(Schema.String),
   data: JsonObject,
   correlation_id: Schema.NullOr(Schema.String),
-  created_at: Model.DateTimeInsertFromDate
+  created_at: Timestamp
 }) {}
 
 export class VersionConflict extends Schema.TaggedError<VersionConflict>()(
@@ -111,3 +114,59 @@ export class AgentNotInVillage extends Schema.TaggedError<AgentNotInVillage>()(
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 400 })
 ) {}
+
+export const CreateBug = Payload({
+  repo_id: RepoId,
+  title: Text(500),
+  description: Schema.optional(Schema.NullOr(Text(65536, { min: 0 }))),
+  severity: Schema.optional(Schema.NullOr(Severity)),
+  category: Schema.optional(Schema.NullOr(Text(100)))
+})
+export type CreateBug = typeof CreateBug.Type
+
+export const AssignBug = Payload({
+  agent_id: Schema.NullOr(AgentId).annotations({ description: "the agent to assign; null unassigns" })
+})
+
+export const ChangeStatus = Payload({
+  status: BugStatus,
+  reason: Schema.optional(Text(2000, { min: 0 })),
+  expected_version: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  agent_id: Schema.optional(AgentId.annotations({ description: "assign this agent in the same change" })),
+  lease_token: Schema.optional(
+    LeaseToken.annotations({ description: "an agent's lease on the bug: when given, the change is made only while it is held (else 409 LEASE_LOST)" })
+  )
+})
+export type ChangeStatus = typeof ChangeStatus.Type
+
+export const AddNote = Payload({
+  body: Text(65536),
+  lease_token: Schema.optional(
+    LeaseToken.annotations({ description: "an agent's lease on the bug: when given, the note is added only while it is held (else 409 LEASE_LOST)" })
+  )
+})
+
+export const BugSort = Schema.Literal("created_at", "-created_at", "updated_at", "-updated_at", "severity")
+export type BugSort = typeof BugSort.Type
+
+/** The filters, order and page of a bug list: `GET /villages/{id}/bugs` and RPC `ListBugs` alike. */
+export const ListBugsParams = Schema.Struct({
+  status: Schema.optional(
+    Schema.compose(Schema.split(","), Schema.Array(BugStatus)).annotations({ description: "comma-separated statuses" })
+  ),
+  repo_id: Schema.optional(RepoId),
+  assigned_agent_id: Schema.optional(AgentId),
+  severity: Schema.optional(Severity),
+  source: Schema.optional(Source),
+  sort: Schema.optionalWith(BugSort, { default: () => "-created_at" as const }),
+  ...PageParams
+})
+export type ListBugsParams = typeof ListBugsParams.Type
+
+export interface BugFilters {
+  readonly status?: ReadonlyArray<BugStatus> | undefined
+  readonly repo_id?: RepoId | undefined
+  readonly assigned_agent_id?: AgentId | undefined
+  readonly severity?: Severity | undefined
+  readonly source?: Source | undefined
+}

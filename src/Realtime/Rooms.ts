@@ -3,7 +3,9 @@ import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import { authorize } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
 import { type Forbidden, NotFound, type ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
-import { VillageId } from "../Domain/Ids.js"
+import { Agents } from "../Agents/Agents.js"
+import { AgentId, RepoId, VillageId } from "../Domain/Ids.js"
+import { Villages } from "../Villages/Villages.js"
 import { withDb } from "../Sql/Retry.js"
 import { EventHub } from "./EventHub.js"
 import type { RealtimeEvent } from "./Events.js"
@@ -45,14 +47,19 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
   effect: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
     const hub = yield* EventHub
+    const villages = yield* Villages
+    const agents = yield* Agents
 
-    const villageOf = (kind: RoomKind, id: string) =>
-      (kind === "village"
-        ? sql<{ village_id: string }>`select id as village_id from villages where id = ${id}`
+    /** The village a room belongs to, asked of the owner of the room's resource. */
+    const villageOf = (kind: RoomKind, id: string): Effect.Effect<Option.Option<VillageId>, ServiceUnavailable> =>
+      kind === "village"
+        ? villages.find(VillageId.make(id)).pipe(
+            Effect.map((village) => Option.some(village.id)),
+            Effect.catchTag("NotFound", () => Effect.succeed(Option.none()))
+          )
         : kind === "repo"
-        ? sql<{ village_id: string }>`select village_id from repos where id = ${id}`
-        : sql<{ village_id: string }>`select village_id from agents where id = ${id}`
-      ).pipe(withDb, Effect.map((rows) => Option.fromNullable(rows[0]?.village_id)))
+        ? villages.villageOfRepo(RepoId.make(id))
+        : agents.villageOf(AgentId.make(id))
 
     /** The room's events with `since < id <= until`, in id order, one page. */
     const readRoom = (room: string, since: number, until: number) =>
@@ -81,7 +88,7 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
       const { kind, id } = yield* parseRoom(room)
       const village = yield* villageOf(kind, id)
       if (Option.isNone(village)) return yield* Effect.fail(NotFound.of(kind, id))
-      yield* authorize(principal, "read", { villageId: VillageId.make(village.value), resource: kind, resourceId: id })
+      yield* authorize(principal, "read", { villageId: village.value, resource: kind, resourceId: id })
     })
 
     /**
@@ -111,5 +118,5 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
 
     return { authorize: authorize_, watch, replay: replay_ } as const
   }),
-  dependencies: [EventHub.Default]
+  dependencies: [EventHub.Default, Villages.Default, Agents.Default]
 }) {}

@@ -16,12 +16,12 @@ import { Effect, Layer } from "effect"
 import { BugbotsRpcs } from "./Rpcs.js"
 
 export { BugbotsRpcs, ListBugsRequest, RpcAuthentication } from "./Rpcs.js"
-export { AgentSession, SessionEnded, WorkStreamEvent } from "../AgentSessions/AgentSession.js"
-export { Claimed, LeaseRenewed } from "../AgentWork/Api.js"
 export { AgentPaused } from "../Domain/Agent.js"
+export { AgentSession, SessionEnded, WorkStreamEvent } from "../Domain/AgentSession.js"
 export { AgentNotInVillage, AgentRequired, Bug, BugEvent, InvalidTransition, VersionConflict } from "../Domain/Bug.js"
 export { Forbidden, NotFound, ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
-export { Lease, LeaseLost } from "../Leases/Lease.js"
+export { Lease, LeaseLost } from "../Domain/Lease.js"
+export { Claimed, LeaseRenewed } from "../Domain/Work.js"
 export { RealtimeEvent } from "../Realtime/Events.js"
 
 /** The RPC client: one method per RPC of `BugbotsRpcs` (`client.Claim(...)`, `client.WatchRoom(...)`). */

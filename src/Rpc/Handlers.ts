@@ -1,6 +1,5 @@
 import { Effect, Option, Stream } from "effect"
 import { AgentSessions } from "../AgentSessions/AgentSessions.js"
-import { AgentWork } from "../AgentWork/AgentWork.js"
 import { asPrincipal } from "../Auth/Principal.js"
 import { Bugs } from "../Bugs/Bugs.js"
 import { Rooms } from "../Realtime/Rooms.js"
@@ -10,18 +9,17 @@ import { BugbotsRpcs } from "./Rpcs.js"
 export const RpcHandlersLive = BugbotsRpcs.toLayer(
   Effect.gen(function* () {
     const bugs = yield* Bugs
-    const work = yield* AgentWork
     const sessions = yield* AgentSessions
     const rooms = yield* Rooms
     return {
-      ListBugs: ({ village_id, sort, limit, cursor, ...filters }) => asPrincipal((p) => bugs.list(p, village_id, filters, sort, limit, cursor)),
+      ListBugs: ({ village_id, ...params }) => asPrincipal((p) => bugs.list(p, village_id, params)),
       GetBug: ({ id }) => asPrincipal((p) => bugs.get(p, id)),
       AssignBug: ({ id, agent_id }) => asPrincipal((p) => bugs.assign(p, id, agent_id)),
       ChangeStatus: ({ id, ...request }) => asPrincipal((p) => bugs.changeStatus(p, id, request)),
       AddNote: ({ id, body, lease_token }) => asPrincipal((p) => bugs.addNote(p, id, body, lease_token)),
-      Claim: (request) => asPrincipal((p) => work.claim(p, request)).pipe(Effect.map(Option.getOrNull)),
-      Heartbeat: ({ id, lease_token, lease_seconds }) => asPrincipal((p) => work.heartbeat(p, id, lease_token, lease_seconds)),
-      Release: ({ id, lease_token, reason }) => asPrincipal((p) => work.release(p, id, lease_token, reason)),
+      Claim: (request) => asPrincipal((p) => bugs.claim(p, request)).pipe(Effect.map(Option.getOrNull)),
+      Heartbeat: ({ id, lease_token, lease_seconds }) => asPrincipal((p) => bugs.heartbeat(p, id, lease_token, lease_seconds)),
+      Release: ({ id, lease_token, reason }) => asPrincipal((p) => bugs.release(p, id, lease_token, reason)),
       StartSession: () => asPrincipal((p) => sessions.start(p)),
       LogWork: ({ session_id, ...input }) => asPrincipal((p) => sessions.append(p, session_id, input)),
       EndSession: ({ session_id }) => asPrincipal((p) => sessions.end(p, session_id)),

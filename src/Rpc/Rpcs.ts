@@ -1,27 +1,26 @@
 import { Rpc, RpcGroup, RpcMiddleware } from "@effect/rpc"
 import { Schema } from "effect"
-import { NewWorkStreamEvent, AgentSession, SessionEnded, WorkStreamEvent } from "../AgentSessions/AgentSession.js"
-import { Claimed, ClaimRequest, HeartbeatRequest, LeaseRenewed, ReleaseRequest } from "../AgentWork/Api.js"
 import { CurrentPrincipal } from "../Auth/Principal.js"
-import { AddNote, AssignBug, ChangeStatus } from "../Bugs/Api.js"
-import { BugSort } from "../Bugs/BugsRepo.js"
 import { AgentPaused } from "../Domain/Agent.js"
+import { AgentSession, NewWorkStreamEvent, SessionEnded, WorkStreamEvent } from "../Domain/AgentSession.js"
 import {
+  AddNote,
   AgentNotInVillage,
   AgentRequired,
+  AssignBug,
   Bug,
   BugEvent,
-  BugStatus,
+  ChangeStatus,
   InvalidTransition,
-  Severity,
-  Source,
+  ListBugsParams,
   VersionConflict
 } from "../Domain/Bug.js"
 import { Forbidden, NotFound, ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
-import { AgentId, BugId, RepoId, SessionId, VillageId } from "../Domain/Ids.js"
 import { Text } from "../Domain/Fields.js"
+import { BugId, SessionId, VillageId } from "../Domain/Ids.js"
+import { LeaseLost } from "../Domain/Lease.js"
 import { Page } from "../Domain/Page.js"
-import { LeaseLost } from "../Leases/Lease.js"
+import { Claimed, ClaimRequest, HeartbeatRequest, LeaseRenewed, ReleaseRequest } from "../Domain/Work.js"
 import { RealtimeEvent } from "../Realtime/Events.js"
 
 /**
@@ -36,17 +35,8 @@ export class RpcAuthentication extends RpcMiddleware.Tag<RpcAuthentication>()("b
 
 const BugRef = { id: BugId }
 
-export const ListBugsRequest = Schema.Struct({
-  village_id: VillageId,
-  status: Schema.optional(Schema.Array(BugStatus)),
-  repo_id: Schema.optional(RepoId),
-  assigned_agent_id: Schema.optional(AgentId),
-  severity: Schema.optional(Severity),
-  source: Schema.optional(Source),
-  sort: Schema.optionalWith(BugSort, { default: () => "-created_at" as const }),
-  limit: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 200)), { default: () => 50 }),
-  cursor: Schema.optional(Text(1000))
-})
+/** The same filters, order and page as `GET /villages/{id}/bugs`. */
+export const ListBugsRequest = Schema.Struct({ village_id: VillageId, ...ListBugsParams.fields })
 
 /**
  * Contract §8: the agent-facing surface over Effect RPC, with the same services, permissions and
@@ -56,23 +46,23 @@ export const ListBugsRequest = Schema.Struct({
 export class BugbotsRpcs extends RpcGroup.make(
   Rpc.make("ListBugs", {
     payload: ListBugsRequest.fields,
-    success: Page(Bug.json),
+    success: Page(Bug),
     error: Schema.Union(NotFound, Forbidden, ValidationFailed, ServiceUnavailable)
   }),
-  Rpc.make("GetBug", { payload: BugRef, success: Bug.json, error: Schema.Union(NotFound, Forbidden, ServiceUnavailable) }),
+  Rpc.make("GetBug", { payload: BugRef, success: Bug, error: Schema.Union(NotFound, Forbidden, ServiceUnavailable) }),
   Rpc.make("AssignBug", {
     payload: { ...BugRef, ...AssignBug.fields },
-    success: Bug.json,
+    success: Bug,
     error: Schema.Union(NotFound, Forbidden, AgentNotInVillage, ServiceUnavailable)
   }),
   Rpc.make("ChangeStatus", {
     payload: { ...BugRef, ...ChangeStatus.fields },
-    success: Bug.json,
+    success: Bug,
     error: Schema.Union(NotFound, Forbidden, VersionConflict, InvalidTransition, AgentRequired, AgentNotInVillage, LeaseLost, ServiceUnavailable)
   }),
   Rpc.make("AddNote", {
     payload: { ...BugRef, ...AddNote.fields },
-    success: BugEvent.json,
+    success: BugEvent,
     error: Schema.Union(NotFound, Forbidden, LeaseLost, ServiceUnavailable)
   }),
   Rpc.make("Claim", {
@@ -87,18 +77,18 @@ export class BugbotsRpcs extends RpcGroup.make(
   }),
   Rpc.make("Release", {
     payload: { ...BugRef, ...ReleaseRequest.fields },
-    success: Bug.json,
+    success: Bug,
     error: Schema.Union(NotFound, Forbidden, LeaseLost, ServiceUnavailable)
   }),
-  Rpc.make("StartSession", { success: AgentSession.json, error: Schema.Union(Forbidden, ServiceUnavailable) }),
+  Rpc.make("StartSession", { success: AgentSession, error: Schema.Union(Forbidden, ServiceUnavailable) }),
   Rpc.make("LogWork", {
     payload: { session_id: SessionId, ...NewWorkStreamEvent.fields },
-    success: WorkStreamEvent.json,
+    success: WorkStreamEvent,
     error: Schema.Union(NotFound, Forbidden, SessionEnded, ServiceUnavailable)
   }),
   Rpc.make("EndSession", {
     payload: { session_id: SessionId },
-    success: AgentSession.json,
+    success: AgentSession,
     error: Schema.Union(NotFound, Forbidden, ServiceUnavailable)
   }),
   Rpc.make("WatchRoom", {

@@ -1,42 +1,59 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { Auth } from "../Auth/Auth.js"
 import type { Principal } from "../Auth/Principal.js"
 import { Conflict, Forbidden, NotFound } from "../Domain/Errors.js"
 import type { UserId } from "../Domain/Ids.js"
-import { User } from "../Domain/User.js"
+import { type CreateUser, Me, User } from "../Domain/User.js"
+import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
 import { uniqueViolation } from "../Sql/Unique.js"
-import { Me } from "./Api.js"
 
-const decodeUser = Schema.decodeUnknown(User)
+const userJson = (alias: string) =>
+  jsonObject(alias, [
+    "id", "login", "github_id", "email", "is_superuser", ["created_at", iso(`${alias}.created_at`)], ["updated_at", iso(`${alias}.updated_at`)]
+  ])
+const decodeUsers = decodeJsonRows(User)
 
+/** The one owner of `users`. */
 export class Users extends Effect.Service<Users>()("bugbots/Users", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const auth = yield* Auth
 
-    const create = Effect.fn("Users.create")(function* (
-      principal: Principal,
-      input: { readonly login: string; readonly github_id: number | null; readonly email: string | null; readonly is_superuser: boolean }
-    ) {
+    const exists = (id: UserId) => sql`select 1 from users where id = ${id}`.pipe(withDb, Effect.map((rows) => rows.length > 0))
+
+    const create = Effect.fn("Users.create")(function* (principal: Principal, input: CreateUser) {
       if (principal.type !== "user" || !principal.is_superuser) {
         return yield* Effect.fail(new Forbidden({ message: "only a superuser can create users" }))
       }
-      const [row] = yield* sql`insert into users ${sql.insert(input)} returning *`.pipe(
+      const rows = yield* sql<{ json: string }>`
+        with u as (insert into users ${sql.insert(input)} returning *) select ${sql.literal(userJson("u"))}::text as json from u`.pipe(
         uniqueViolation(() => new Conflict({ message: `user ${input.login} exists already` })),
         withDb
       )
-      return yield* decodeUser(row).pipe(Effect.orDie)
+      return (yield* decodeUsers(rows))[0]
     })
 
     const createToken = Effect.fn("Users.createToken")(function* (principal: Principal, userId: UserId, name: string) {
       const allowed = principal.type === "user" && (principal.is_superuser || principal.id === userId)
       if (!allowed) return yield* Effect.fail(new Forbidden({ message: "only a superuser or the user itself can create its tokens" }))
-      const exists = yield* sql`select 1 from users where id = ${userId}`.pipe(withDb)
-      if (exists.length === 0) return yield* Effect.fail(NotFound.of("user", userId))
+      if (!(yield* exists(userId))) return yield* Effect.fail(NotFound.of("user", userId))
       return yield* auth.issue({ user_id: userId }, name).pipe(withDb)
     })
+
+    /** A superuser with this login, made or promoted (for the bootstrap token). In the caller's transaction. */
+    const ensureSuperuser = (login: string) =>
+      sql<{ id: UserId }>`
+        insert into users (login, is_superuser) values (${login}, true)
+        on conflict (login) do update set is_superuser = true
+        returning id`.pipe(Effect.map((rows) => rows[0].id))
+
+    /** A user with this login, made when missing (for demo data). */
+    const ensure = (login: string, email: string | null) =>
+      sql<{ id: UserId }>`
+        insert into users (login, email) values (${login}, ${email})
+        on conflict (login) do update set email = excluded.email returning id`.pipe(Effect.map((rows) => rows[0].id))
 
     const me = (principal: Principal) =>
       principal.type === "user"
@@ -55,7 +72,8 @@ export class Users extends Effect.Service<Users>()("bugbots/Users", {
             memberships: [{ village_id: principal.village_id, role: "agent" as const }]
           })
 
-    return { create, createToken, me } as const
+    return { exists, create, createToken, ensureSuperuser, ensure, me } as const
   }),
   dependencies: [Auth.Default]
 }) {}
+

@@ -2,11 +2,10 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
 import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
-import { Payload, strict } from "../Domain/Fields.js"
 import { UserId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
-import { Membership, VillageRole } from "../Domain/User.js"
-import { Repo, Village } from "../Domain/Village.js"
+import { Membership, SetMember } from "../Domain/User.js"
+import { CreateRepo, CreateVillage, Repo, Village } from "../Domain/Village.js"
 
 const VillagePath = Schema.Struct({ id: VillageId })
 const MemberPath = Schema.Struct({ id: VillageId, user_id: UserId })
@@ -16,17 +15,17 @@ const PageQuery = Schema.Struct(PageParams)
 export class VillagesApi extends HttpApiGroup.make("villages")
   .add(
     HttpApiEndpoint.post("create", "/villages")
-      .setPayload(strict(Village.jsonCreate))
-      .addSuccess(Village.json, { status: 201 })
+      .setPayload(CreateVillage)
+      .addSuccess(Village, { status: 201 })
       .addError(Forbidden)
       .addError(Conflict)
   )
-  .add(HttpApiEndpoint.get("list", "/villages").setUrlParams(PageQuery).addSuccess(Page(Village.json)).addError(ValidationFailed))
-  .add(HttpApiEndpoint.get("get", "/villages/:id").setPath(VillagePath).addSuccess(Village.json).addError(NotFound))
+  .add(HttpApiEndpoint.get("list", "/villages").setUrlParams(PageQuery).addSuccess(Page(Village)).addError(ValidationFailed))
+  .add(HttpApiEndpoint.get("get", "/villages/:id").setPath(VillagePath).addSuccess(Village).addError(NotFound))
   .add(
     HttpApiEndpoint.put("setMember", "/villages/:id/members/:user_id")
       .setPath(MemberPath)
-      .setPayload(Payload({ role: VillageRole }))
+      .setPayload(SetMember)
       .addSuccess(Membership)
       .addError(NotFound)
       .addError(Forbidden)
@@ -41,8 +40,8 @@ export class VillagesApi extends HttpApiGroup.make("villages")
   .add(
     HttpApiEndpoint.post("createRepo", "/villages/:id/repos")
       .setPath(VillagePath)
-      .setPayload(strict(Repo.jsonCreate))
-      .addSuccess(Repo.json, { status: 201 })
+      .setPayload(CreateRepo)
+      .addSuccess(Repo, { status: 201 })
       .addError(NotFound)
       .addError(Forbidden)
       .addError(Conflict)
@@ -51,7 +50,7 @@ export class VillagesApi extends HttpApiGroup.make("villages")
     HttpApiEndpoint.get("listRepos", "/villages/:id/repos")
       .setPath(VillagePath)
       .setUrlParams(PageQuery)
-      .addSuccess(Page(Repo.json))
+      .addSuccess(Page(Repo))
       .addError(NotFound)
       .addError(ValidationFailed)
   )

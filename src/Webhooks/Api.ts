@@ -2,8 +2,8 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
 import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
-import { Page, PageParams } from "../Domain/Page.js"
-import { DeliveryId, DeliveryInFlight, DeliveryStatus, InvalidSignature, PayloadTooLarge, Receipt, WebhookDelivery } from "./Delivery.js"
+import { Page } from "../Domain/Page.js"
+import { DeliveryId, DeliveryInFlight, InvalidSignature, ListDeliveriesParams, PayloadTooLarge, Receipt, WebhookDelivery } from "../Domain/Webhook.js"
 
 const GitHubHeaders = Schema.Struct({
   "x-github-event": Schema.optional(Schema.String.annotations({ description: "the event name, e.g. issues (required: 400 without it)" })),
@@ -40,21 +40,12 @@ export class WebhooksApi extends HttpApiGroup.make("webhooks")
   )
   .prefix("/api") {}
 
-export const ListDeliveriesParams = Schema.Struct({
-  status: Schema.optional(
-    Schema.compose(Schema.split(","), Schema.Array(DeliveryStatus)).annotations({
-      description: "comma-separated statuses: pending, processing, processed, failed (dead-lettered), ignored"
-    })
-  ),
-  ...PageParams
-})
-
 /** The delivery ledger, for superusers: what failed, and replaying it. */
 export class WebhookAdminApi extends HttpApiGroup.make("webhookAdmin")
   .add(
     HttpApiEndpoint.get("list", "/admin/webhook-deliveries")
       .setUrlParams(ListDeliveriesParams)
-      .addSuccess(Page(WebhookDelivery.json))
+      .addSuccess(Page(WebhookDelivery))
       .addError(Forbidden)
       .addError(ValidationFailed)
       .annotate(OpenApi.Description, "Deliveries, newest first (superuser only).")
@@ -62,7 +53,7 @@ export class WebhookAdminApi extends HttpApiGroup.make("webhookAdmin")
   .add(
     HttpApiEndpoint.post("replay", "/admin/webhook-deliveries/:id/replay")
       .setPath(Schema.Struct({ id: DeliveryId }))
-      .addSuccess(WebhookDelivery.json, { status: 202 })
+      .addSuccess(WebhookDelivery, { status: 202 })
       .addError(NotFound)
       .addError(Forbidden)
       .addError(DeliveryInFlight)

@@ -2,7 +2,8 @@ import { PgClient } from "@effect/sql-pg"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Deferred, Duration, Effect, Exit, Queue, Schema } from "effect"
 import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
-import { type DeliveryId, type DeliveryStatus, WebhookDelivery } from "./Delivery.js"
+import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
+import { type DeliveryId, type DeliveryStatus, WebhookDelivery } from "../Domain/Webhook.js"
 
 /** The NOTIFY channel that wakes the workers of every instance when deliveries are queued. */
 export const deliveriesChannel = "bugbots_webhook_deliveries"
@@ -38,7 +39,8 @@ export const Claimed = Schema.Struct({
 export type Claimed = typeof Claimed.Type
 
 const decodeClaimed = Schema.decodeUnknown(Claimed)
-const decodeDelivery = Schema.decodeUnknown(WebhookDelivery)
+const decodeDeliveries = decodeJsonRows(WebhookDelivery)
+const decodeDelivery = (row: { readonly json: string }) => decodeDeliveries([row]).pipe(Effect.map(([delivery]) => delivery))
 /**
  * The batch as one JSON array for `jsonb_to_recordset`. Bodies are embedded as they are (each was
  * parsed as a JSON object already), so PostgreSQL parses every payload once and nothing re-escapes it.
@@ -54,8 +56,11 @@ const recordset = (batch: ReadonlyArray<PendingInsert>) =>
 /** PostgreSQL's jsonb refuses `\u0000`: stored as U+FFFD (the body's signature was checked before). */
 const storable = (json: string) => (json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : json)
 
-/** The columns the admin endpoints show (not the payload). */
-const listed = "id, event, action, status, attempts, next_attempt_at, last_error, request_id, received_at, processed_at"
+/** What the admin endpoints show of a delivery (not the payload), as its wire JSON. */
+const listed = `${jsonObject("webhook_deliveries", [
+  "id", "event", "action", "status", "attempts", ["next_attempt_at", iso("next_attempt_at")], "last_error", "request_id",
+  ["received_at", iso("received_at")], ["processed_at", iso("processed_at")]
+])}::text as json`
 
 const interval = (d: Duration.Duration) => `${Math.round(Duration.toMillis(d))} milliseconds`
 
@@ -177,12 +182,12 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
         set status = 'pending', attempts = 0, next_attempt_at = now(), lease_token = null, updated_at = now()
         where id = ${id} and status not in ('pending', 'processing')
         returning ${sql.literal(listed)}`.pipe(
-        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0]).pipe(Effect.orDie)))
+        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0] as { json: string })))
       )
 
     const find = (id: string) =>
       sql`select ${sql.literal(listed)} from webhook_deliveries where id = ${id}`.pipe(
-        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0]).pipe(Effect.orDie)))
+        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(null) : decodeDelivery(rows[0] as { json: string })))
       )
 
     /** Newest first, keyed on the arrival order. */
@@ -195,7 +200,7 @@ export class WebhookLedger extends Effect.Service<WebhookLedger>()("bugbots/Webh
         const rows = yield* sql<{ seq: string }>`
           select seq, ${sql.literal(listed)} from webhook_deliveries where ${sql.and(conds)} order by seq desc limit ${limit + 1}`
         const decoded = yield* Effect.forEach(rows, (row) =>
-          decodeDelivery(row).pipe(Effect.orDie, Effect.map((delivery) => ({ delivery, seq: Number(row.seq) })))
+          decodeDelivery(row as unknown as { json: string }).pipe(Effect.map((delivery) => ({ delivery, seq: Number(row.seq) })))
         )
         return toPage(decoded, limit, (r) => r.delivery, (r) => [r.seq])
       })

@@ -1,6 +1,6 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { Text } from "../Domain/Fields.js"
+import { Text } from "./Fields.js"
 
 /** The lease named by a token is not held: wrong token, released, swept or expired. */
 export class LeaseLost extends Schema.TaggedError<LeaseLost>()(
@@ -20,6 +20,6 @@ export const LeaseSeconds = Schema.Int.pipe(Schema.between(30, 3600)).annotation
 export const LeaseToken = Text(200).annotations({ description: "the token a claim returned (opaque); proves the lease is held" })
 
 export class Lease extends Schema.Class<Lease>("Lease")({
-  token: LeaseToken,
+  token: Schema.String,
   expires_at: Schema.DateTimeUtc
 }) {}

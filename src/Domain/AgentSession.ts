@@ -1,20 +1,19 @@
 import { HttpApiSchema } from "@effect/platform"
-import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { JsonInput, JsonObject, NullableDateTime, Payload, Text } from "../Domain/Fields.js"
-import { AgentId, BugId, SessionId, WorkStreamEventId } from "../Domain/Ids.js"
+import { JsonInput, JsonObject, NullableTimestamp, Payload, Text, Timestamp } from "./Fields.js"
+import { AgentId, BugId, SessionId, WorkStreamEventId } from "./Ids.js"
 
 /** One run of an agent; its work stream is the events posted while it is open. */
-export class AgentSession extends Model.Class<AgentSession>("AgentSession")({
-  id: Model.Generated(SessionId),
+export class AgentSession extends Schema.Class<AgentSession>("AgentSession")({
+  id: SessionId,
   agent_id: AgentId,
-  started_at: Model.DateTimeInsertFromDate,
-  ended_at: NullableDateTime
+  started_at: Timestamp,
+  ended_at: NullableTimestamp
 }) {}
 
 /** A line of an agent's work log, broadcast to `agent:<agent_id>` as `work_stream_event`. */
-export class WorkStreamEvent extends Model.Class<WorkStreamEvent>("WorkStreamEvent")({
-  id: Model.Generated(WorkStreamEventId),
+export class WorkStreamEvent extends Schema.Class<WorkStreamEvent>("WorkStreamEvent")({
+  id: WorkStreamEventId,
   session_id: SessionId,
   agent_id: AgentId,
   bug_id: Schema.NullOr(BugId),
@@ -22,7 +21,7 @@ export class WorkStreamEvent extends Model.Class<WorkStreamEvent>("WorkStreamEve
   message: Schema.NullOr(Schema.String),
   data: JsonObject,
   correlation_id: Schema.NullOr(Schema.String),
-  created_at: Model.DateTimeInsertFromDate
+  created_at: Timestamp
 }) {}
 
 export const NewWorkStreamEvent = Payload({

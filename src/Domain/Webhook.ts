@@ -1,7 +1,7 @@
 import { HttpApiSchema } from "@effect/platform"
-import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { NullableDateTime } from "../Domain/Fields.js"
+import { NullableTimestamp, Timestamp } from "./Fields.js"
+import { PageParams } from "./Page.js"
 
 /**
  * A delivery's place in the ledger: `pending` (waiting, or waiting for a retry), `processing`
@@ -27,17 +27,17 @@ export const Receipt = Schema.Struct({
 export type Receipt = typeof Receipt.Type
 
 /** A ledger row as the admin endpoints show it (the payload stays in the database). */
-export class WebhookDelivery extends Model.Class<WebhookDelivery>("WebhookDelivery")({
+export class WebhookDelivery extends Schema.Class<WebhookDelivery>("WebhookDelivery")({
   id: Schema.String,
   event: Schema.String,
   action: Schema.NullOr(Schema.String),
   status: DeliveryStatus,
   attempts: Schema.Int,
-  next_attempt_at: NullableDateTime,
+  next_attempt_at: NullableTimestamp,
   last_error: Schema.NullOr(Schema.String),
   request_id: Schema.NullOr(Schema.String),
-  received_at: Model.DateTimeInsertFromDate,
-  processed_at: NullableDateTime
+  received_at: Timestamp,
+  processed_at: NullableTimestamp
 }) {}
 
 /** `X-Hub-Signature-256` is missing or is not the HMAC of the body under the configured secret. */
@@ -59,3 +59,12 @@ export class DeliveryInFlight extends Schema.TaggedError<DeliveryInFlight>()(
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 409 })
 ) {}
+
+export const ListDeliveriesParams = Schema.Struct({
+  status: Schema.optional(
+    Schema.compose(Schema.split(","), Schema.Array(DeliveryStatus)).annotations({
+      description: "comma-separated statuses: pending, processing, processed, failed (dead-lettered), ignored"
+    })
+  ),
+  ...PageParams
+})

@@ -1,0 +1,109 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import type { RepoId, VillageId } from "../Domain/Ids.js"
+import { type UpstreamAccount, type UpstreamRepository, Villages } from "./Villages.js"
+
+/** A GitHub App installation as its deliveries describe it. */
+export interface Installation {
+  readonly id: number
+  readonly account: UpstreamAccount & { readonly type: string | null }
+  readonly repository_selection: string | null
+  readonly suspended_at: string | null
+}
+
+/**
+ * The one owner of `github_installations` and `github_installation_repos`: which installation of
+ * the GitHub App covers which repos, kept by `installation` and `installation_repositories`
+ * deliveries (contract §6). Every method runs in the caller's transaction.
+ */
+export class Installations extends Effect.Service<Installations>()("bugbots/Installations", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const villages = yield* Villages
+
+    /** Records the installation (and its account's village); its village. */
+    const record = (inst: Installation) =>
+      Effect.gen(function* () {
+        const villageId = yield* villages.provisionVillage(inst.account)
+        yield* sql`
+          insert into github_installations (id, village_id, account_id, account_login, account_type, repository_selection, suspended_at)
+          values (${inst.id}, ${villageId}, ${inst.account.id}, ${inst.account.name}, ${inst.account.type},
+                  ${inst.repository_selection}, ${inst.suspended_at})
+          on conflict (id) do update set
+            village_id = excluded.village_id, account_id = excluded.account_id, account_login = excluded.account_login,
+            account_type = excluded.account_type,
+            repository_selection = coalesce(excluded.repository_selection, github_installations.repository_selection),
+            updated_at = now()`
+        return villageId
+      })
+
+    const link = (installationId: number, repoId: RepoId) =>
+      sql`
+        insert into github_installation_repos (installation_id, repo_id) values (${installationId}, ${repoId})
+        on conflict (installation_id, repo_id) do update set removed_at = null`
+
+    /** Repositories in id order, so concurrent deliveries take their row locks in the same order. */
+    const addRepos = (inst: Installation, repositories: ReadonlyArray<UpstreamRepository>) =>
+      Effect.forEach(
+        [...repositories].sort((a, b) => a.id - b.id),
+        (repository) => villages.provisionRepo(repository, inst.account).pipe(Effect.flatMap((repo) => link(inst.id, repo.id))),
+        { discard: true }
+      )
+
+    const created = (inst: Installation, repositories: ReadonlyArray<UpstreamRepository>) =>
+      record(inst).pipe(
+        Effect.zipRight(sql`update github_installations set deleted_at = null, suspended_at = ${inst.suspended_at} where id = ${inst.id}`),
+        Effect.zipRight(addRepos(inst, repositories))
+      )
+
+    const deleted = (inst: Installation) =>
+      record(inst).pipe(Effect.zipRight(sql`update github_installations set deleted_at = now(), updated_at = now() where id = ${inst.id}`))
+
+    const suspended = (inst: Installation) =>
+      record(inst).pipe(
+        Effect.zipRight(sql`
+          update github_installations set suspended_at = coalesce(${inst.suspended_at}::timestamptz, now()), updated_at = now()
+          where id = ${inst.id}`)
+      )
+
+    const unsuspended = (inst: Installation) =>
+      record(inst).pipe(Effect.zipRight(sql`update github_installations set suspended_at = null, updated_at = now() where id = ${inst.id}`))
+
+    const reposAdded = (inst: Installation, repositories: ReadonlyArray<UpstreamRepository>) =>
+      record(inst).pipe(Effect.zipRight(addRepos(inst, repositories)))
+
+    /** A removed repository keeps its repo and bugs: only the link is marked. */
+    const reposRemoved = (inst: Installation, githubRepoIds: ReadonlyArray<number>) =>
+      Effect.gen(function* () {
+        yield* record(inst)
+        const repos = yield* villages.reposOfGitHub(githubRepoIds)
+        if (repos.length === 0) return
+        yield* sql`
+          update github_installation_repos set removed_at = now()
+          where installation_id = ${inst.id} and removed_at is null and repo_id in ${sql.in(repos)}`
+      })
+
+    /**
+     * The repo of a repository named by any delivery, provisioned when new; with an installation
+     * id, linked to that installation (recorded from the repository's owner if unknown).
+     */
+    const repositoryOf = (repository: UpstreamRepository, owner: UpstreamAccount & { readonly type: string | null }, installationId: number | undefined) =>
+      Effect.gen(function* () {
+        const repo: { readonly id: RepoId; readonly village_id: VillageId } = yield* villages.provisionRepo(repository, owner)
+        if (installationId !== undefined) {
+          yield* sql`
+            with installation as (
+              insert into github_installations (id, village_id, account_id, account_login, account_type)
+              values (${installationId}, ${repo.village_id}, ${owner.id}, ${owner.name}, ${owner.type})
+              on conflict (id) do nothing)
+            insert into github_installation_repos (installation_id, repo_id) values (${installationId}, ${repo.id})
+            on conflict (installation_id, repo_id) do update set removed_at = null
+              where github_installation_repos.removed_at is not null`
+        }
+        return repo
+      })
+
+    return { created, deleted, suspended, unsuspended, reposAdded, reposRemoved, repositoryOf } as const
+  }),
+  dependencies: [Villages.Default]
+}) {}
