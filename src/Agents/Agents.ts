@@ -84,7 +84,7 @@ export class Agents extends Effect.Service<Agents>()("bugbots/Agents", {
           yield* log.append({ event: "agent_update", rooms: [villageRoom(updated.village_id), agentRoom(updated.id)], data: encodeAgent(updated) })
           return updated
         })
-      ).pipe(withDb)
+      ).pipe(withDb, Effect.tap(() => auth.principalsChanged))
     })
 
     /** The village an agent works in, if the agent exists. */

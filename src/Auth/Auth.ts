@@ -1,5 +1,5 @@
-import { SqlClient } from "@effect/sql"
-import { Effect, Redacted, Schema } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Cache, Duration, Effect, Exit, Redacted, Schema, Stream } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { AgentState } from "../Domain/Agent.js"
 import { Unauthenticated } from "../Domain/Errors.js"
@@ -23,18 +23,27 @@ const TokenRow = Schema.Struct({
 })
 const decodeTokenRow = Schema.decodeUnknown(TokenRow)
 
+/** The channel on which every instance hears that some principal's roles or state changed. */
+const principalsChannel = "bugbots_principals"
+
+/**
+ * How long a principal is trusted from memory. A change is seen at once by the instance that made
+ * it and by the others on NOTIFY; this bounds how stale a principal can be if a notification is lost.
+ */
+const principalTtl = Duration.seconds(5)
+
 /**
  * The one owner of `api_tokens`: bearer tokens are opaque random strings, of which only the SHA-256
  * is stored. Authentication reads the principal behind a token (its user's roles, or its agent) in
- * the same query: the one read across other capabilities' tables, since every request pays it.
+ * one query, the one read across other capabilities' tables, and keeps it for `principalTtl`, since
+ * every request pays it.
  */
 export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
-  effect: Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+  scoped: Effect.gen(function* () {
+    const sql = yield* PgClient.PgClient
+    const unauthenticated = new Unauthenticated({ message: "missing, unknown or revoked bearer token" })
 
-    const authenticate = Effect.fn("Auth.authenticate")(function* (token: string) {
-      const unauthenticated = new Unauthenticated({ message: "missing, unknown or revoked bearer token" })
-      if (token.length === 0) return yield* Effect.fail(unauthenticated)
+    const lookup = (tokenHash: string) => Effect.gen(function* () {
       const rows = yield* sql`
         select t.user_id, t.agent_id, u.login, u.is_superuser,
           coalesce((select json_agg(json_build_object('village_id', va.village_id, 'role', va.role))
@@ -43,7 +52,7 @@ export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
         from api_tokens t
         left join users u on u.id = t.user_id
         left join agents a on a.id = t.agent_id
-        where t.token_hash = ${hash(token)} and t.revoked_at is null`.pipe(withDb)
+        where t.token_hash = ${Buffer.from(tokenHash, "hex")} and t.revoked_at is null`.pipe(withDb)
       if (rows.length === 0) return yield* Effect.fail(unauthenticated)
       const row = yield* decodeTokenRow(rows[0]).pipe(Effect.orDie)
       if (row.agent_id !== null) {
@@ -63,6 +72,34 @@ export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
         roles: new Map(row.memberships.map((m) => [m.village_id, m.role]))
       } satisfies Principal as Principal
     })
+
+    const principals = yield* Cache.makeWith({
+      capacity: 10_000,
+      lookup,
+      // Only what was found is kept: an unknown token or a database outage is asked again next time.
+      timeToLive: (exit) => (Exit.isSuccess(exit) ? principalTtl : Duration.zero)
+    })
+
+    const authenticate = Effect.fn("Auth.authenticate")(function* (token: string) {
+      if (token.length === 0) return yield* Effect.fail(unauthenticated)
+      return yield* principals.get(hash(token).toString("hex"))
+    })
+
+    /**
+     * Call after a change of roles or agent state has committed: this instance forgets every
+     * principal at once. The others hear of it by the NOTIFY the tables' triggers send at commit
+     * (migration 0003), whoever wrote.
+     */
+    const principalsChanged = principals.invalidateAll
+
+    yield* sql.listen(principalsChannel).pipe(
+      Stream.runForEach(() => principals.invalidateAll),
+      Effect.zipRight(principals.invalidateAll),
+      Effect.catchAllCause((cause) => Effect.logWarning("LISTEN for principal changes stopped; listening again", cause)),
+      Effect.zipRight(Effect.sleep("1 second")),
+      Effect.forever,
+      Effect.forkScoped
+    )
 
     /** Issues a token; the caller applies `withDb`, once, around its whole transaction. */
     const issue = Effect.fn("Auth.issue")(function* (
@@ -86,6 +123,6 @@ export class Auth extends Effect.Service<Auth>()("bugbots/Auth", {
         values (${hash(Redacted.value(token))}, ${name}, ${userId})
         on conflict (token_hash) do update set user_id = excluded.user_id, agent_id = null, revoked_at = null`.pipe(Effect.asVoid)
 
-    return { authenticate, issue, grant } as const
+    return { authenticate, issue, grant, principalsChanged } as const
   })
 }) {}

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
+import { Auth } from "../Auth/Auth.js"
 import { authorize, canSee } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
 import { Conflict, Forbidden, NotFound } from "../Domain/Errors.js"
@@ -40,6 +41,7 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const users = yield* Users
+    const auth = yield* Auth
     const villageSelect = sql.literal(`${villageJson("v")}::text as json`)
     const repoSelect = sql.literal(`${repoJson("r")}::text as json`)
 
@@ -71,7 +73,11 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
             select ${villageSelect} from v`
           return Option.getOrThrow(yield* village(rows))
         })
-      ).pipe(uniqueViolation(() => new Conflict({ message: `a village for GitHub account ${input.github_org_id} exists already` })), withDb)
+      ).pipe(
+        uniqueViolation(() => new Conflict({ message: `a village for GitHub account ${input.github_org_id} exists already` })),
+        withDb,
+        Effect.tap(() => auth.principalsChanged)
+      )
     })
 
     const list = Effect.fn("Villages.list")(function* (principal: Principal, limit: number, cursor: string | undefined) {
@@ -88,7 +94,7 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
       yield* authorize(principal, "manage_village", { villageId: id, resource: "village", resourceId: id })
       yield* find(id)
       if (!(yield* users.exists(userId))) return yield* Effect.fail(NotFound.of("user", userId))
-      return yield* grant(id, userId, role).pipe(withDb)
+      return yield* grant(id, userId, role).pipe(withDb, Effect.tap(() => auth.principalsChanged))
     })
 
     /** Gives the user `role` in the village (no authorization: callers decide). */
@@ -103,6 +109,7 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
       yield* authorize(principal, "manage_village", { villageId: id, resource: "village", resourceId: id })
       const removed = yield* sql`delete from village_access where village_id = ${id} and user_id = ${userId} returning user_id`.pipe(withDb)
       if (removed.length === 0) return yield* Effect.fail(NotFound.of("member", userId))
+      yield* auth.principalsChanged
     })
 
     const createRepo = Effect.fn("Villages.createRepo")(function* (principal: Principal, id: VillageId, input: CreateRepo) {
@@ -170,5 +177,5 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
       villageOfRepo
     } as const
   }),
-  dependencies: [Users.Default]
+  dependencies: [Users.Default, Auth.Default]
 }) {}
