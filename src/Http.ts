@@ -10,6 +10,7 @@ import { BugsHttp } from "./Bugs/Http.js"
 import { AppConfig } from "./Config.js"
 import { HealthHttp } from "./Health/Http.js"
 import { RequestMiddleware } from "./Http/Envelope.js"
+import { GracefulServerLive } from "./Http/GracefulServer.js"
 import { WsRoute } from "./Realtime/Ws.js"
 import { RpcRoutes } from "./Rpc/Server.js"
 import { UsersHttp } from "./Users/Http.js"
@@ -25,8 +26,9 @@ const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }
 
 export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes).pipe(Layer.provide(RequestMiddleware))
 
-/** REST, docs, `/ws` and `/rpc` on one Bun server (contract §1: one port for all). */
+/** REST, docs, `/ws` and `/rpc` on one Bun server (contract §1: one port for all), drained on shutdown. */
 export const HttpLive = HttpLayerRouter.serve(Routes, { disableLogger: true }).pipe(
+  Layer.provide(GracefulServerLive),
   Layer.provideMerge(
     Layer.unwrapEffect(
       Effect.map(AppConfig, (config) =>

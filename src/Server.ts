@@ -11,6 +11,7 @@ import { EventHub } from "./Realtime/EventHub.js"
 import { RelayLive } from "./Realtime/Relay.js"
 import { Rooms } from "./Realtime/Rooms.js"
 import { WsFanout } from "./Realtime/WsFanout.js"
+import { Shutdown } from "./Shutdown.js"
 import { withDb } from "./Sql/Retry.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
@@ -43,7 +44,8 @@ export const ServicesLive = Layer.mergeAll(
   Webhooks.Default,
   EventHub.Default,
   Rooms.Default,
-  WsFanout.Default
+  WsFanout.Default,
+  Shutdown.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))

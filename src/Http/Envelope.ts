@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Data, Duration, Effect, Stream } from "effect"
+import { Cause, Data, Duration, Effect, Equal, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
@@ -58,6 +58,9 @@ const bodyOf = (response: HttpServerResponse.HttpServerResponse): ErrorBody => {
 /** Every error response in the contract's envelope, whatever produced it. */
 const envelope = (response: HttpServerResponse.HttpServerResponse, requestId: string) =>
   response.status >= 400 ? errorResponse(response.status, bodyOf(response), requestId) : response
+
+const abortedByClient = (cause: Cause.Cause<unknown>) =>
+  Array.from(Cause.interruptors(cause)).every((id) => Equal.equals(id, HttpServerError.clientAbortFiberId))
 
 const hasJsonBody = (request: HttpServerRequest.HttpServerRequest) =>
   /^application\/([a-z.+-]*\+)?json\b/i.test(request.headers["content-type"] ?? "")
@@ -137,12 +140,17 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
       }
       return boundedBody(request, config.maxBodyBytes).pipe(
         Effect.flatMap((bounded) => Effect.provideService(app, HttpServerRequest.HttpServerRequest, bounded)),
+        Effect.map((response) => envelope(response, requestId)),
         Effect.catchTag("BodyTooLarge", () =>
           Effect.succeed(errorResponse(413, { code: "PAYLOAD_TOO_LARGE", message: `the body exceeds ${config.maxBodyBytes} bytes` }, requestId))
         ),
         Effect.catchAllCause((cause) => {
-          // A client that went away (a closed WebSocket, an aborted request) is not a failure of ours.
-          if (Cause.isInterruptedOnly(cause)) return Effect.succeed(HttpServerResponse.empty({ status: 499 }))
+          if (Cause.isInterruptedOnly(cause)) {
+            // A client that went away (an aborted request) is not a failure of ours, and reads no answer.
+            if (abortedByClient(cause)) return Effect.succeed(errorResponse(499, { code: "CLIENT_CLOSED_REQUEST", message: "the client went away" }, requestId))
+            // Anything else that interrupts a request is the server stopping (the end of the shutdown grace).
+            return Effect.succeed(errorResponse(503, { code: "SERVICE_UNAVAILABLE", message: "the service is shutting down; retry" }, requestId))
+          }
           // The router fails with RouteNotFound; a body that is not JSON surfaces as a RequestError defect.
           const error = Cause.squash(cause)
           if (error instanceof HttpServerError.RouteNotFound) {
@@ -154,8 +162,7 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
           return Effect.logError("request failed", cause).pipe(
                 Effect.as(errorResponse(500, { code: "INTERNAL", message: "internal error" }, requestId))
               )
-        }),
-        Effect.map((response) => envelope(response, requestId))
+        })
       )
     }
     return (app) =>

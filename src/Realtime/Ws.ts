@@ -6,6 +6,7 @@ import { AppConfig } from "../Config.js"
 import { ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
 import { Text } from "../Domain/Fields.js"
 import { codeOf } from "../Http/ErrorEnvelope.js"
+import { Shutdown } from "../Shutdown.js"
 import { type ServerWebSocket, upgrade } from "./BunWebSocket.js"
 import type { RealtimeEvent } from "./Events.js"
 import { parseSince, Rooms } from "./Rooms.js"
@@ -192,6 +193,7 @@ export const WsRoute = Layer.unwrapScoped(
     const rooms = yield* Rooms
     const fanout = yield* WsFanout
     const config = yield* AppConfig
+    const shutdown = yield* Shutdown
     const settings = { idleSeconds: config.wsIdleSeconds, bufferBytes: config.wsBufferBytes }
     // Connections outlive their upgrade request: they run in the route's scope (closed at shutdown),
     // forked from the route's runtime so that they do not keep the request's context alive.
@@ -223,7 +225,8 @@ export const WsRoute = Layer.unwrapScoped(
           return yield* Effect.fail(new UpgradeRequired({ message: "the WebSocket upgrade failed" }))
         }
         yield* fanout.attach(upgraded.value.server)
-        runConnection(serveConnection(upgraded.value.ws, incoming, principal, deps))
+        // Interrupted when the service starts stopping: the socket then closes with 1001 (going away).
+        runConnection(Effect.raceFirst(serveConnection(upgraded.value.ws, incoming, principal, deps), shutdown.started))
         return HttpServerResponse.empty()
       }).pipe(Effect.catchTags({
         Unauthenticated: (e) => Effect.succeed(failureResponse(e)),

@@ -1,9 +1,11 @@
+import { HttpLayerRouter, HttpServerRequest, Socket } from "@effect/platform"
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { Auth } from "../Auth/Auth.js"
 import { CurrentPrincipal } from "../Auth/Principal.js"
 import { correlationId, withCorrelationId } from "../Correlation.js"
+import { Shutdown } from "../Shutdown.js"
 import { RpcHandlersLive } from "./Handlers.js"
 import { BugbotsRpcs, RpcAuthentication } from "./Rpcs.js"
 
@@ -32,11 +34,39 @@ export const RpcAuthenticationLive = Layer.effect(
   })
 )
 
+const goingAway = new Socket.CloseEvent(1001, "server shutting down")
+
+/**
+ * @effect/rpc upgrades its WebSockets inside its own route, and closes them with 1011 when their
+ * request is interrupted. The upgrade is wrapped instead: each socket is closed with 1001 (going
+ * away) as soon as the service starts stopping, and its RPC connection ends as a normal close.
+ */
+const CloseOnShutdown = HttpLayerRouter.middleware(
+  Effect.gen(function* () {
+    const shutdown = yield* Shutdown
+    const closeOnShutdown = (socket: Socket.Socket) =>
+      Effect.flatMap(socket.writer, (write) =>
+        shutdown.started.pipe(Effect.zipRight(write(goingAway)), Effect.ignore, Effect.forkScoped)
+      )
+    return (app) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        Effect.provideService(
+          app,
+          HttpServerRequest.HttpServerRequest,
+          Object.create(request, { upgrade: { value: Effect.tap(request.upgrade, closeOnShutdown) } }) as HttpServerRequest.HttpServerRequest
+        )
+      )
+  })
+)
+
 /**
  * `/rpc` on the service's port: `POST /rpc` is the HTTP transport (NDJSON), `GET /rpc` upgrades to
  * the WebSocket transport (JSON frames). Same group, handlers and middleware for both.
  */
 export const RpcRoutes = Layer.mergeAll(
   RpcServer.layerHttpRouter({ group: BugbotsRpcs, path: rpcPath, protocol: "http" }).pipe(Layer.provide(RpcSerialization.layerNdjson)),
-  RpcServer.layerHttpRouter({ group: BugbotsRpcs, path: rpcPath, protocol: "websocket" }).pipe(Layer.provide(RpcSerialization.layerJson))
+  RpcServer.layerHttpRouter({ group: BugbotsRpcs, path: rpcPath, protocol: "websocket" }).pipe(
+    Layer.provide(RpcSerialization.layerJson),
+    Layer.provide(CloseOnShutdown.layer)
+  )
 ).pipe(Layer.provide(RpcHandlersLive), Layer.provide(RpcAuthenticationLive))

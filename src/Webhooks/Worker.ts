@@ -2,6 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Chunk, Duration, Effect, Exit, Layer, Option, Queue, Schedule, ScheduleDecision, ScheduleIntervals, Stream } from "effect"
 import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
+import { Shutdown } from "../Shutdown.js"
 import { isHandled } from "./GitHub.js"
 import { type Claimed, deliveriesChannel, WebhookLedger } from "./Ledger.js"
 import { GitHubSync, MalformedPayload } from "./Sync.js"
@@ -88,6 +89,7 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
     const ledger = yield* WebhookLedger
     const sync = yield* GitHubSync
     const wakeup = yield* WebhookWakeup
+    const shutdown = yield* Shutdown
     const retry = webhookRetry(config.webhookRetryBase, config.webhookMaxAttempts)
     const jobs = yield* Queue.bounded<Claimed>(concurrency)
 
@@ -145,14 +147,21 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
       Effect.zipRight(Effect.sleep(announceInterval))
     )
 
-    yield* Effect.addFinalizer(() =>
-      Queue.takeAll(jobs).pipe(Effect.flatMap((left) => ledger.release(Chunk.toReadonlyArray(left))), Effect.ignore)
-    )
-    yield* Effect.forkScoped(Effect.forever(listen))
+    /** Claims and processes until its scope closes; then what it holds is released (interrupted `processOne`s, queued jobs). */
+    const work = Effect.gen(function* () {
+      yield* Effect.addFinalizer(() =>
+        Queue.takeAll(jobs).pipe(Effect.flatMap((left) => ledger.release(Chunk.toReadonlyArray(left))), Effect.ignore)
+      )
+      yield* Effect.forkScoped(Effect.forever(listen))
+      yield* Effect.forkScoped(Effect.forever(dispatch))
+      for (let i = 0; i < concurrency; i++) {
+        yield* Effect.forkScoped(Effect.forever(Queue.take(jobs).pipe(Effect.flatMap(processOne))))
+      }
+    })
+
+    // Deliveries received while the HTTP server drains are still announced to the other instances.
     yield* Effect.forkScoped(Effect.forever(announce))
-    yield* Effect.forkScoped(Effect.forever(dispatch))
-    for (let i = 0; i < concurrency; i++) {
-      yield* Effect.forkScoped(Effect.forever(Queue.take(jobs).pipe(Effect.flatMap(processOne))))
-    }
+    // The workers stop when the shutdown starts, not after the HTTP drain: another instance takes their claims at once.
+    yield* Effect.forkScoped(Effect.scoped(Effect.zipRight(work, shutdown.started)))
   })
 ).pipe(Layer.provide([WebhookLedger.Default, GitHubSync.Default, WebhookWakeup.Default]))
