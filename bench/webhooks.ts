@@ -66,7 +66,8 @@ await probot.stop()
 const databaseUrl = await freshDatabase()
 const service = await spawnService({ DATABASE_URL: databaseUrl, GITHUB_WEBHOOK_SECRET: secret })
 const sql = new Bun.SQL(databaseUrl)
-const backlog = async () => (await sql`select count(*)::int as n from webhook_deliveries where status in ('pending', 'processing')`)[0].n as number
+const backlog = async () =>
+  (await sql`select count(*)::int as n from jobs where kind = 'github.delivery' and status in ('pending', 'running')`)[0].n as number
 const drain = async () => {
   const ended = performance.now()
   const left = await backlog()
@@ -79,12 +80,12 @@ light.note = `backlog ${fmt(lightDrain.left)} when the load stopped, drained in 
 const heavy = await measure("bugbots POST /api/webhooks/github", `${service.url}/api/webhooks/github`, concurrency)
 const heavyDrain = await drain()
 const [{ deliveries, bugs, failed }] = await sql`
-  select (select count(*)::int from webhook_deliveries) as deliveries,
+  select (select count(*)::int from jobs where kind = 'github.delivery') as deliveries,
          (select count(*)::int from bug_bots) as bugs,
-         (select count(*)::int from webhook_deliveries where status = 'failed') as failed`
+         (select count(*)::int from jobs where kind = 'github.delivery' and status = 'failed') as failed`
 const [{ rate }] = await sql`
-  select count(*) / extract(epoch from max(processed_at) - min(processed_at)) as rate
-  from webhook_deliveries where processed_at > now() - interval '10 minutes' and status = 'processed'`
+  select count(*) / extract(epoch from max(finished_at) - min(finished_at)) as rate
+  from jobs where kind = 'github.delivery' and finished_at > now() - interval '10 minutes' and status = 'done'`
 await sql.close()
 await service.stop()
 heavy.note =

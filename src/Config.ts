@@ -44,8 +44,6 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       ),
       /** The first wait of the webhook retry schedule (it doubles, with jitter, capped at 10 minutes). */
       webhookRetryBase: yield* Config.duration("BUGBOTS_WEBHOOK_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(2))),
-      /** Test-only: how long a worker holds a claimed delivery before applying it (to crash an instance in between). */
-      webhookProcessingDelay: yield* Config.duration("BUGBOTS_WEBHOOK_PROCESSING_DELAY").pipe(Config.withDefault(Duration.zero)),
       /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut (503). */
       shutdownGrace: yield* Config.duration("BUGBOTS_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10))),
       maxBodyBytes: yield* Config.integer("BUGBOTS_MAX_BODY_BYTES").pipe(Config.withDefault(1024 * 1024)),

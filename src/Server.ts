@@ -6,6 +6,7 @@ import { Auth } from "./Auth/Auth.js"
 import { Bugs, LeaseSweeperLive } from "./Bugs/Bugs.js"
 import { AppConfig } from "./Config.js"
 import { HttpLive } from "./Http.js"
+import { Jobs } from "./Jobs/Jobs.js"
 import { LoggingLive } from "./Logging.js"
 import { EventHub } from "./Realtime/EventHub.js"
 import { RelayLive } from "./Realtime/Relay.js"
@@ -45,6 +46,7 @@ export const ServicesLive = Layer.mergeAll(
   EventHub.Default,
   Rooms.Default,
   WsFanout.Default,
+  Jobs.Default,
   Shutdown.Default
 )
 

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test"
 import { spawnService, type ChildService } from "./lib/Child.js"
-import { deliver, eventually, githubId, issuesPayload, webhookSecret } from "./lib/GitHub.js"
+import { deliver, deliveryRow, eventually, githubId, holdIssue, issuesPayload, webhookSecret } from "./lib/GitHub.js"
 import { freshDatabase } from "./lib/Service.js"
 import { connectWs } from "./lib/Ws.js"
 
@@ -88,27 +88,24 @@ test("SIGTERM: in-flight request answered, sockets closed 1001, claimed delivery
   const { url } = await freshDatabase()
   const sql = new Bun.SQL(url)
   try {
-    // BUGBOTS_WEBHOOK_PROCESSING_DELAY holds the claimed delivery: it is still claimed when the signal comes.
-    const first = spawnService(url, {
-      GITHUB_WEBHOOK_SECRET: webhookSecret,
-      BUGBOTS_WEBHOOK_PROCESSING_DELAY: "1 minute",
-      BUGBOTS_SHUTDOWN_GRACE: "5 seconds"
-    })
+    const first = spawnService(url, { GITHUB_WEBHOOK_SECRET: webhookSecret, BUGBOTS_SHUTDOWN_GRACE: "5 seconds" })
     children.push(first)
     await first.ready()
 
+    // The issue is held, so the claimed delivery is still being processed when the signal comes.
     const issueId = githubId()
+    const release = await holdIssue(url, issueId)
     const delivery = await deliver(first.baseUrl, "issues", issuesPayload("opened", { issueId, title: "Handed over at shutdown" }))
     expect(delivery.status).toBe(202)
     const claimed = await eventually(
       async () => {
-        const [row] = await sql`select status, lease_token, next_attempt_at from webhook_deliveries where id = ${delivery.id}`
-        return row?.status === "processing" ? row : undefined
+        const [row] = await sql`select status, lease_expires_at from jobs where meta ->> 'delivery_id' = ${delivery.id}`
+        return row?.status === "running" ? row : undefined
       },
       5000,
       "the delivery to be claimed"
     )
-    const leaseEnd = new Date(claimed.next_attempt_at).getTime()
+    const leaseEnd = new Date(claimed.lease_expires_at).getTime()
 
     const ws = await connectWs(first.baseUrl, first.rootToken)
     const rpc = await openRpcSocket(first.baseUrl, first.rootToken)
@@ -124,13 +121,15 @@ test("SIGTERM: in-flight request answered, sockets closed 1001, claimed delivery
 
     const released = await eventually(
       async () => {
-        const [row] = await sql`select status, lease_token from webhook_deliveries where id = ${delivery.id}`
-        return row.status === "pending" ? row : undefined
+        const row = await deliveryRow(sql, delivery.id)
+        return row?.status === "pending" ? row : undefined
       },
       2000,
       "the claimed delivery to be released"
     )
     expect(released.lease_token).toBeNull()
+    expect(released.attempts).toBe(0)
+    await release()
     const releasedAfter = Date.now() - signalled
 
     expect(await eventually(() => refused(first.baseUrl), 2000, "new connections to be refused")).toBe(true)
@@ -161,8 +160,8 @@ test("SIGTERM: in-flight request answered, sockets closed 1001, claimed delivery
     await second.ready()
     const processed = await eventually(
       async () => {
-        const [row] = await sql`select status, processed_at from webhook_deliveries where id = ${delivery.id}`
-        return row.status === "processed" ? row : undefined
+        const row = await deliveryRow(sql, delivery.id)
+        return row?.status === "processed" ? row : undefined
       },
       10_000,
       "the released delivery to be processed by the second instance"

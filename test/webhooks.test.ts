@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { client } from "./lib/Client.js"
 import { makeUser } from "./lib/Fixtures.js"
-import { deliver, eventually, githubId, issuesPayload, type IssueFields, sign, webhookSecret } from "./lib/GitHub.js"
+import { deliver, deliveryRow, eventually, githubId, issuesPayload, type IssueFields, sign, webhookSecret } from "./lib/GitHub.js"
 import { listenOnce } from "./lib/Listen.js"
 import { startService, type TestService } from "./lib/Service.js"
 
@@ -16,10 +16,7 @@ beforeAll(async () => {
 })
 afterAll(() => svc.stop())
 
-const delivery = async (id: string) => {
-  const [row] = await svc.sql`select * from webhook_deliveries where id = ${id}`
-  return row as Record<string, any> | undefined
-}
+const delivery = (id: string) => deliveryRow(svc.sql, id)
 
 const settled = (id: string, timeoutMs = 5000) =>
   eventually(async () => {
@@ -252,7 +249,9 @@ describe("issues → bug bots", () => {
     expect(again.body).toEqual({ status: "DUPLICATE", delivery_id: first.id })
     await Bun.sleep(300)
     expect(await bugOfIssue(issueId)).toEqual(before)
-    const [row] = await svc.sql`select count(*)::int as n, min(event) as event, min(action) as action from webhook_deliveries where id = ${first.id}`
+    const [row] = await svc.sql`
+      select count(*)::int as n, min(meta ->> 'event') as event, min(meta ->> 'action') as action
+      from jobs where kind = 'github.delivery' and meta ->> 'delivery_id' = ${first.id}`
     expect(row).toEqual({ n: 1, event: "issues", action: "opened" })
   })
 
@@ -466,14 +465,18 @@ describe("failures, dead letters and replay", () => {
     expect(replayed.status).toBe(202)
     expect(replayed.body).toMatchObject({ id: answer.id, status: "pending", attempts: 0 })
     const done = await settled(answer.id)
-    expect(done).toMatchObject({ status: "processed", attempts: 1, last_error: null })
+    // Attempts count failures: the replayed delivery succeeded on its first fresh attempt.
+    expect(done).toMatchObject({ status: "processed", attempts: 0, last_error: null })
     expect(await bugOfIssue(issueId)).toMatchObject({ title: "doomed", status: "open" })
   })
 
   test("a delivery whose worker vanished on every attempt is dead-lettered, not claimed again", async () => {
+    // Its last attempt's worker vanished: the lease ran out, which counts as the last failed attempt.
     await svc.sql`
-      insert into webhook_deliveries (id, event, action, payload, status, attempts, next_attempt_at, lease_token)
-      values ('abandoned-delivery', 'issues', 'opened', '{}'::jsonb, 'processing', 2, now() - interval '1 second', gen_random_uuid())`
+      insert into jobs (kind, key, payload, meta, status, attempts, max_attempts, lease_token, lease_expires_at)
+      values ('github.delivery', 'issues abandoned-delivery', '{}'::jsonb,
+              '{"delivery_id": "abandoned-delivery", "event": "issues", "action": "opened"}'::jsonb,
+              'running', 1, 2, gen_random_uuid(), now() - interval '1 second')`
     const row = await settled("abandoned-delivery")
     expect(row).toMatchObject({ status: "failed", attempts: 2 })
     expect(row.last_error).toContain("lease ran out")
@@ -481,8 +484,10 @@ describe("failures, dead letters and replay", () => {
 
   test("replaying a delivery that is queued is 409", async () => {
     const [row] = await svc.sql`
-      insert into webhook_deliveries (id, event, action, payload, status, next_attempt_at)
-      values ('parked-delivery', 'issues', 'opened', '{}'::jsonb, 'pending', now() + interval '1 hour') returning id`
+      insert into jobs (kind, key, payload, meta, status, max_attempts, run_at)
+      values ('github.delivery', 'issues parked-delivery', '{}'::jsonb,
+              '{"delivery_id": "parked-delivery", "event": "issues", "action": "opened"}'::jsonb, 'pending', 2, now() + interval '1 hour')
+      returning meta ->> 'delivery_id' as id`
     const replay = await root.post(`/api/admin/webhook-deliveries/${row.id}/replay`)
     expect(replay.status).toBe(409)
     expect(replay.body.error.code).toBe("DELIVERY_IN_FLIGHT")
@@ -497,10 +502,10 @@ describe("failures, dead letters and replay", () => {
 })
 
 describe("instances", () => {
-  test("an accepted delivery is announced to the other instances (NOTIFY on the deliveries channel)", async () => {
-    const { next } = await listenOnce(svc.databaseUrl, "bugbots_webhook_deliveries")
+  test("an accepted delivery is announced to the other instances (NOTIFY on the jobs channel)", async () => {
+    const { next } = await listenOnce(svc.databaseUrl, "bugbots_jobs")
     const answer = await deliver(svc.baseUrl, "issues", issuesPayload("opened", { issueId: githubId() }))
     expect(answer.status).toBe(202)
-    expect(await next).toBe("queued")
+    expect(await next).toBe("github.delivery")
   })
 })

@@ -32,7 +32,7 @@ export class WebhookDelivery extends Schema.Class<WebhookDelivery>("WebhookDeliv
   event: Schema.String,
   action: Schema.NullOr(Schema.String),
   status: DeliveryStatus,
-  attempts: Schema.Int,
+  attempts: Schema.Int.annotations({ description: "failed attempts so far (a worker that stopped mid-attempt counts)" }),
   next_attempt_at: NullableTimestamp,
   last_error: Schema.NullOr(Schema.String),
   request_id: Schema.NullOr(Schema.String),

@@ -5,11 +5,19 @@ import type { Principal } from "../Auth/Principal.js"
 import { AppConfig } from "../Config.js"
 import { correlationId } from "../Correlation.js"
 import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import {
+  DeliveryId,
+  DeliveryInFlight,
+  type DeliveryStatus,
+  InvalidSignature,
+  PayloadTooLarge,
+  type Receipt,
+  WebhookDelivery
+} from "../Domain/Webhook.js"
+import { Jobs, type JobStatus } from "../Jobs/Jobs.js"
+import { decodeJsonRows, iso } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
-import { DeliveryId, DeliveryInFlight, type DeliveryStatus, InvalidSignature, PayloadTooLarge, type Receipt } from "../Domain/Webhook.js"
 import { isHandled } from "./GitHub.js"
-import { WebhookLedger } from "./Ledger.js"
-import { WebhookWakeup } from "./Worker.js"
 
 const decodeDeliveryId = Schema.decodeUnknownOption(DeliveryId)
 const eventName = /^[\x21-\x7e]{1,100}$/
@@ -27,16 +35,37 @@ const parseObject = (text: string): Record<string, unknown> | undefined => {
   }
 }
 
+/** The job kind of a stored GitHub delivery; one ledger for every path a delivery arrives by (contract §6, §10). */
+export const deliveryKind = "github.delivery"
+
+/** Deliveries are deduplicated by delivery id and event (neither holds a space). */
+export const deliveryKey = (deliveryId: string, event: string) => `${event} ${deliveryId}`
+
+const wireStatus = `case j.status when 'running' then 'processing' when 'done' then 'processed' else j.status end`
+const jobStatuses: Record<DeliveryStatus, JobStatus> = {
+  pending: "pending",
+  processing: "running",
+  processed: "done",
+  failed: "failed",
+  ignored: "ignored"
+}
+
+/** A delivery job as the admin endpoints show it (not the payload). */
+const rendered = `json_build_object(
+  'id', j.meta ->> 'delivery_id', 'event', j.meta ->> 'event', 'action', j.meta ->> 'action', 'status', ${wireStatus},
+  'attempts', j.attempts, 'next_attempt_at', ${iso("j.run_at")}, 'last_error', j.last_error, 'request_id', j.correlation_id,
+  'received_at', ${iso("j.created_at")}, 'processed_at', ${iso("j.finished_at")})`
+const decodeDeliveries = decodeJsonRows(WebhookDelivery)
+
 /**
- * The receiving end of GitHub webhooks (contract §6): verify, store in the ledger, answer; the
- * workers of `Worker.ts` act on the stored delivery afterwards. Plus the superuser's view of the
- * ledger: list by status, replay.
+ * The receiving end of GitHub webhooks (contract §6): verify, store the delivery as a job, answer;
+ * the workers of `Worker.ts` act on it afterwards. Plus the superuser's view of the ledger: list by
+ * status, replay.
  */
 export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
   effect: Effect.gen(function* () {
     const config = yield* AppConfig
-    const ledger = yield* WebhookLedger
-    const wakeup = yield* WebhookWakeup
+    const jobs = yield* Jobs
     const verifier = Option.map(config.githubWebhookSecret, (secret) => new OctokitWebhooks({ secret: Redacted.value(secret) }))
 
     const readBody = (request: HttpServerRequest.HttpServerRequest) =>
@@ -54,6 +83,23 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
         ),
         Effect.filterOrFail((text) => text.length > 0, () => new ValidationFailed({ message: "the body is empty, not JSON" }))
       )
+
+    /**
+     * Stores a delivery durably (group-committed with concurrent ones) before it is answered; one
+     * bugbots does not act on is stored `ignored`. False for a duplicate.
+     */
+    const store = (deliveryId: string, event: string, action: string | null, body: string) =>
+      Effect.flatMap(correlationId, (requestId) =>
+        jobs.enqueueDurably({
+          kind: deliveryKind,
+          key: deliveryKey(deliveryId, event),
+          payload: body,
+          meta: { delivery_id: deliveryId, event, action },
+          status: isHandled(event, action) ? "pending" : "ignored",
+          maxAttempts: config.webhookMaxAttempts,
+          correlationId: requestId
+        })
+      ).pipe(withDb)
 
     /**
      * Checks in this order: configured (503), headers (400), signature on the raw body (401), JSON
@@ -82,13 +128,9 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
       const payload = parseObject(body)
       if (payload === undefined) return yield* new ValidationFailed({ message: "the body is not a JSON object" })
       const action = typeof payload.action === "string" ? payload.action : null
-      const handled = isHandled(event, action)
-      const stored = yield* ledger
-        .insert({ id: deliveryId.value, event, action, body, status: handled ? "pending" : "ignored", requestId: yield* correlationId })
-        .pipe(withDb)
+      const stored = yield* store(deliveryId.value, event, action, body)
       if (!stored) return { status: "DUPLICATE", delivery_id: deliveryId.value } satisfies Receipt
-      if (handled) yield* wakeup.nudge
-      return { status: handled ? "ACCEPTED" : "IGNORED", delivery_id: deliveryId.value } satisfies Receipt
+      return { status: isHandled(event, action) ? "ACCEPTED" : "IGNORED", delivery_id: deliveryId.value } satisfies Receipt
     })
 
     const requireSuperuser = (principal: Principal) =>
@@ -103,23 +145,24 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
       cursor: string | undefined
     ) {
       yield* requireSuperuser(principal)
-      return yield* ledger.list(statuses, limit, cursor).pipe(withDb)
+      const page = yield* jobs.list(deliveryKind, statuses?.map((s) => jobStatuses[s]), rendered, limit, cursor).pipe(withDb)
+      return { items: yield* decodeDeliveries(page.items.map((json) => ({ json }))), next_cursor: page.next_cursor }
     })
 
     /** Queues a settled delivery again with fresh attempts (after fixing what made it fail). */
     const replay = Effect.fn("Webhooks.replay")(function* (principal: Principal, id: DeliveryId) {
       yield* requireSuperuser(principal)
-      const queued = yield* ledger.requeue(id).pipe(withDb)
-      if (queued !== null) {
-        yield* wakeup.nudge
-        return queued
+      const selector = { meta: { field: "delivery_id", value: id } }
+      const queued = yield* jobs.requeue(deliveryKind, selector).pipe(withDb)
+      const found = yield* jobs.find(deliveryKind, selector, rendered).pipe(withDb)
+      if (found.length === 0) return yield* Effect.fail(NotFound.of("webhook delivery", id))
+      if (queued.length === 0) {
+        return yield* new DeliveryInFlight({ message: `delivery ${id} is ${found[0].status === "running" ? "processing" : "queued"} already` })
       }
-      const current = yield* ledger.find(id).pipe(withDb)
-      if (current === null) return yield* Effect.fail(NotFound.of("webhook delivery", id))
-      return yield* new DeliveryInFlight({ message: `delivery ${id} is ${current.status} already` })
+      return (yield* decodeDeliveries(found))[0]
     })
 
-    return { receive, list, replay } as const
+    return { receive, store, list, replay } as const
   }),
-  dependencies: [WebhookLedger.Default, WebhookWakeup.Default]
+  dependencies: [Jobs.Default]
 }) {}

@@ -103,3 +103,27 @@ export const issuesPayload = (action: string, fields: IssueFields = {}) => {
     ...(fields.installationId === undefined ? {} : { installation: { id: fields.installationId, node_id: "MDIz" } })
   }
 }
+
+/** A stored delivery (a `github.delivery` job) read straight from the database, in the admin endpoints' terms. */
+export const deliveryRow = async (sql: InstanceType<typeof Bun.SQL>, deliveryId: string) => {
+  const [row] = await sql`
+    select meta ->> 'delivery_id' as id, meta ->> 'event' as event, meta ->> 'action' as action,
+           case status when 'running' then 'processing' when 'done' then 'processed' else status end as status,
+           attempts, run_at as next_attempt_at, lease_token, last_error, correlation_id as request_id, finished_at as processed_at, payload
+    from jobs where kind = 'github.delivery' and meta ->> 'delivery_id' = ${deliveryId}`
+  return row as Record<string, any> | undefined
+}
+
+/**
+ * Holds an issue's deliveries mid-processing: every delivery of an issue takes this transaction-level
+ * advisory lock first (`Bugs.syncFromUpstream`), so while a session holds it a worker that claimed one
+ * waits inside its transaction. Resolves to the release.
+ */
+export const holdIssue = async (databaseUrl: string, issueId: number) => {
+  const sql = new Bun.SQL(databaseUrl, { max: 1 })
+  await sql`select pg_advisory_lock(hashtextextended(${`github-issue:${issueId}`}, 0))`
+  return async () => {
+    await sql`select pg_advisory_unlock(hashtextextended(${`github-issue:${issueId}`}, 0))`
+    await sql.close()
+  }
+}
