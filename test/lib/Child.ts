@@ -9,6 +9,18 @@ export const freePort = () => {
   return port
 }
 
+/** Waits until the service at `baseUrl`, run by `child`, answers 200 on `/readyz`. */
+export const untilReady = async (baseUrl: string, child: Bun.Subprocess, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`)
+    const ok = await fetch(`${baseUrl}/readyz`).then((r) => r.ok, () => false)
+    if (ok) return
+    await Bun.sleep(50)
+  }
+  throw new Error(`the service at ${baseUrl} was not ready within ${timeoutMs} ms`)
+}
+
 export interface ChildService {
   readonly baseUrl: string
   readonly rootToken: string
@@ -40,16 +52,7 @@ export const spawnService = (databaseUrl: string, env: Record<string, string> = 
     baseUrl,
     rootToken,
     process: child,
-    ready: async (timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs
-      while (Date.now() < deadline) {
-        if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`)
-        const ok = await fetch(`${baseUrl}/readyz`).then((r) => r.ok, () => false)
-        if (ok) return
-        await Bun.sleep(50)
-      }
-      throw new Error(`the service at ${baseUrl} was not ready within ${timeoutMs} ms`)
-    },
+    ready: (timeoutMs) => untilReady(baseUrl, child, timeoutMs),
     kill: async (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       await child.exited
