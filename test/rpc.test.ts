@@ -107,7 +107,8 @@ describe("RPC", () => {
       "websocket"
     )
     if (exit._tag === "Failure") throw new Error(JSON.stringify(exit.cause))
-    expect(exit.value.seen.map((e) => [e.event, (e.data as any).message])).toEqual([
+    // Typed events: the work-stream entry's fields are known without a cast.
+    expect(exit.value.seen.map((e) => [e.event, e.event === "work_stream_event" ? e.data.message : null])).toEqual([
       ["work_stream_event", "one"],
       ["work_stream_event", "two"]
     ])
@@ -138,7 +139,7 @@ describe("RPC", () => {
       )
       if (exit._tag === "Failure") throw new Error(JSON.stringify(exit.cause))
       const { live, seen } = exit.value
-      expect(seen.map((e) => (e.data as any).id)).toEqual([missed[0].id, missed[1].id, live.id])
+      expect(seen.map((e) => (e.event === "bug_bot_spawn" ? e.data.id : null))).toEqual([missed[0].id, missed[1].id, live.id])
       expect(seen.every((e) => e.event === "bug_bot_spawn" && Number(e.id) > Number(since))).toBe(true)
       expect(seen.map((e) => Number(e.id))).toEqual([...seen.map((e) => Number(e.id))].sort((a, b) => a - b))
     })

@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import { Agents } from "../Agents/Agents.js"
 import { authorize } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
@@ -10,7 +10,6 @@ import { Forbidden, NotFound } from "../Domain/Errors.js"
 import type { SessionId, VillageId } from "../Domain/Ids.js"
 import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
 import { EventLog } from "../Realtime/EventLog.js"
-import { agentRoom } from "../Realtime/Events.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
 
@@ -20,7 +19,6 @@ const eventJson = (alias: string) =>
   jsonObject(alias, ["id", "session_id", "agent_id", "bug_id", "type", "message", "data", "correlation_id", ["created_at", iso(`${alias}.created_at`)]])
 const decodeSessions = decodeJsonRows(AgentSession)
 const decodeEvents = decodeJsonRows(WorkStreamEvent)
-const encodeEvent = Schema.encodeSync(WorkStreamEvent)
 
 /** Contract §7: the one owner of `agent_sessions` and `work_stream_events`, an agent's sessions and work streams. */
 export class AgentSessions extends Effect.Service<AgentSessions>()("bugbots/AgentSessions", {
@@ -87,7 +85,7 @@ export class AgentSessions extends Effect.Service<AgentSessions>()("bugbots/Agen
               })} returning *)
             select ${sql.literal(eventJson("e"))}::text as json from e`
           const [event] = yield* decodeEvents(rows)
-          yield* log.append({ event: "work_stream_event", rooms: [agentRoom(current.agent_id)], data: encodeEvent(event) })
+          yield* log.append({ event: "work_stream_event", entry: event })
           return event
         })
       ).pipe(withDb)

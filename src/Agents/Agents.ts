@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import { Auth } from "../Auth/Auth.js"
 import { type Action, authorize } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
@@ -8,7 +8,6 @@ import type { AgentRef } from "../Domain/BugLifecycle.js"
 import { Conflict, NotFound } from "../Domain/Errors.js"
 import type { AgentId, VillageId } from "../Domain/Ids.js"
 import { EventLog } from "../Realtime/EventLog.js"
-import { agentRoom, villageRoom } from "../Realtime/Events.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 import { pageByCreation } from "../Sql/Keyset.js"
 import { withDb } from "../Sql/Retry.js"
@@ -20,7 +19,6 @@ const agentJson = (alias: string) =>
     "id", "village_id", "name", "kind", "config", "state", ["created_at", iso(`${alias}.created_at`)], ["updated_at", iso(`${alias}.updated_at`)]
   ])
 const decodeAgents = decodeJsonRows(Agent)
-const encodeAgent = Schema.encodeSync(Agent)
 
 /** The one owner of `agents`: creation, tokens, pause/resume (contract §3–4). */
 export class Agents extends Effect.Service<Agents>()("bugbots/Agents", {
@@ -81,7 +79,7 @@ export class Agents extends Effect.Service<Agents>()("bugbots/Agents", {
             with a as (update agents set state = ${state}, updated_at = now() where id = ${id} returning *)
             select ${agentSelect} from a`
           const updated = Option.getOrThrow(yield* first(rows))
-          yield* log.append({ event: "agent_update", rooms: [villageRoom(updated.village_id), agentRoom(updated.id)], data: encodeAgent(updated) })
+          yield* log.append({ event: "agent_update", agent: updated })
           return updated
         })
       ).pipe(withDb, Effect.tap(() => auth.principalsChanged))

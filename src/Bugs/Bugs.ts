@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { type Action, authorize, canSee } from "../Auth/Policy.js"
 import type { AgentPrincipal, Principal } from "../Auth/Principal.js"
 import { Agents } from "../Agents/Agents.js"
@@ -27,19 +27,11 @@ import { CreatedCursor, decodeCursor, RankedCursor, SeqCursor, toPage } from "..
 import { Claimed, type ClaimRequest, LeaseRenewed } from "../Domain/Work.js"
 import { isIssued, leaseLost, newLeaseToken, sweeper } from "../Leases/Leases.js"
 import { EventLog } from "../Realtime/EventLog.js"
-import { repoRoom, villageRoom } from "../Realtime/Events.js"
 import { withDb } from "../Sql/Retry.js"
 import { Villages } from "../Villages/Villages.js"
 import { BugsRepo, type NewBug } from "./BugsRepo.js"
 
 export const actorOf = (principal: Principal): Actor => ({ type: principal.type, id: principal.id })
-
-const encodeBug = Schema.encodeSync(Bug)
-/** The realtime payload: the bug without its description (contract §5). */
-export const bugPayload = (bug: Bug) => {
-  const { description: _, ...rest } = encodeBug(bug)
-  return rest
-}
 
 /** Only agents take work, and only while active. */
 const worker = (principal: Principal): Effect.Effect<AgentPrincipal, Forbidden | AgentPaused> =>
@@ -84,10 +76,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
           : isTerminal(bug.status) && previous !== bug.status
           ? "bug_bot_resolved"
           : "bug_bot_update",
-        rooms: [repoRoom(bug.repo_id), villageRoom(bug.village_id)],
-        data: bugPayload(bug),
-        bugId: bug.id,
-        version: bug.version
+        bug
       })
 
     const author = (actor: Actor) => Effect.map(correlationId, (id) => ({ actor, correlationId: id }))

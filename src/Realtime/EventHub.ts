@@ -1,6 +1,6 @@
 import { Deferred, Effect, PubSub, Ref } from "effect"
 import { ServiceUnavailable } from "../Domain/Errors.js"
-import type { RealtimeEvent } from "./Events.js"
+import type { LogEntry } from "./Events.js"
 
 /**
  * The one in-process fan-out of realtime events. Only the relay publishes, in id order, and only
@@ -13,14 +13,14 @@ import type { RealtimeEvent } from "./Events.js"
  */
 export class EventHub extends Effect.Service<EventHub>()("bugbots/EventHub", {
   scoped: Effect.gen(function* () {
-    const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<RealtimeEvent>(), PubSub.shutdown)
+    const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<LogEntry>(), PubSub.shutdown)
     const position = yield* Ref.make(0)
     const ready = yield* Deferred.make<void>()
 
     /** The relay found where the log stands: every id at or below `id` is settled. */
     const start = (id: number) => Ref.set(position, id).pipe(Effect.zipRight(Deferred.succeed(ready, undefined)))
 
-    const publish = (event: RealtimeEvent) =>
+    const publish = (event: LogEntry) =>
       Ref.set(position, Number(event.id)).pipe(Effect.zipRight(PubSub.publish(pubsub, event)))
 
     /** Until the relay has settled its start position (normally at once; 10 s at most, else 503). */

@@ -1,35 +1,45 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Schema } from "effect"
 import { correlationId } from "../Correlation.js"
-import { RealtimeEvent, type RealtimeEventName } from "./Events.js"
+import { Agent } from "../Domain/Agent.js"
+import { WorkStreamEvent } from "../Domain/AgentSession.js"
+import type { Bug } from "../Domain/Bug.js"
+import { BugSummary } from "../Domain/Events.js"
+import { agentRoom, repoRoom, villageRoom } from "./Events.js"
 
 export const notifyChannel = "bugbots_events"
 
 /** How many rows of the log one read takes (relay passes, replay pages). */
 export const logBatchSize = 500
 
-const EventRows = Schema.Array(Schema.Struct({
-  id: Schema.String,
-  event: RealtimeEvent.fields.event,
-  rooms: Schema.Array(Schema.String),
-  correlation_id: Schema.NullOr(Schema.String),
-  data: Schema.Unknown
-}))
-const decodeRows = Schema.decodeUnknown(EventRows)
+/** The columns of the log as a `LogEntry`. */
+export const entryColumns = "id::text as id, event, rooms, correlation_id, data::text as data"
 
-/** Rows of `select id::text as id, event, rooms, correlation_id, data from realtime_events`. */
-export const decodeEvents = (rows: ReadonlyArray<unknown>) =>
-  decodeRows(rows).pipe(
-    Effect.map((decoded) => decoded.map((row) => new RealtimeEvent(row))),
-    Effect.orDie
-  )
+/** What a change publishes; the rooms it goes to are derived here, from what it is about. */
+export type Published =
+  | { readonly event: "bug_bot_spawn" | "bug_bot_update" | "bug_bot_resolved"; readonly bug: Bug }
+  | { readonly event: "work_stream_event"; readonly entry: WorkStreamEvent }
+  | { readonly event: "agent_update"; readonly agent: Agent }
 
-export interface Append {
-  readonly event: RealtimeEventName
-  readonly rooms: ReadonlyArray<string>
-  readonly data: unknown
-  readonly bugId?: string
-  readonly version?: number
+const encodeBug = Schema.encodeSync(BugSummary)
+const encodeEntry = Schema.encodeSync(WorkStreamEvent)
+const encodeAgent = Schema.encodeSync(Agent)
+
+/** The rooms, payload and ordering key of what is published. */
+const describe = (published: Published) => {
+  switch (published.event) {
+    case "work_stream_event":
+      return { rooms: [agentRoom(published.entry.agent_id)], data: encodeEntry(published.entry), bugId: null, version: null }
+    case "agent_update":
+      return { rooms: [villageRoom(published.agent.village_id), agentRoom(published.agent.id)], data: encodeAgent(published.agent), bugId: null, version: null }
+    default:
+      return {
+        rooms: [repoRoom(published.bug.repo_id), villageRoom(published.bug.village_id)],
+        data: encodeBug(published.bug),
+        bugId: published.bug.id,
+        version: published.bug.version
+      }
+  }
 }
 
 /**
@@ -40,13 +50,14 @@ export interface Append {
 export class EventLog extends Effect.Service<EventLog>()("bugbots/EventLog", {
   effect: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
-    const append = Effect.fn("EventLog.append")(function* (entry: Append) {
+    const append = Effect.fn("EventLog.append")(function* (published: Published) {
       const correlation = yield* correlationId
+      const entry = describe(published)
       // One round trip: the insert and its NOTIFY together (every change of the service pays it).
       const [row] = yield* sql<{ id: number }>`
         with appended as (
           insert into realtime_events (event, rooms, bug_id, version, correlation_id, data)
-          values (${entry.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId ?? null}, ${entry.version ?? null},
+          values (${published.event}, string_to_array(${entry.rooms.join(" ")}, ' '), ${entry.bugId}, ${entry.version},
                   ${correlation}, ${sql.json(entry.data)})
           returning id
         )

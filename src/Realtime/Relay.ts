@@ -1,7 +1,8 @@
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schedule, Stream } from "effect"
 import { AppConfig } from "../Config.js"
-import { decodeEvents, logBatchSize, notifyChannel } from "./EventLog.js"
+import { entryColumns, logBatchSize, notifyChannel } from "./EventLog.js"
+import type { LogEntry } from "./Events.js"
 import { EventHub } from "./EventHub.js"
 
 /** How the relay waits out a lost LISTEN connection before listening again (the poll covers the gap). */
@@ -68,9 +69,9 @@ export const RelayLive = Layer.scopedDiscard(
         settled = Math.max(settled, hole.below - 1)
         hole = undefined
       }
-      const rows = yield* sql`
-        select id::text as id, event, rooms, correlation_id, data from realtime_events
-        where id > ${last} order by realtime_events.id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents))
+      const rows = yield* sql<LogEntry>`
+        select ${sql.literal(entryColumns)} from realtime_events
+        where id > ${last} order by realtime_events.id limit ${logBatchSize}`
       for (const row of rows) {
         const id = Number(row.id)
         if (id > Math.max(last, settled) + 1) {

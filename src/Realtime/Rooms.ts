@@ -8,8 +8,8 @@ import { AgentId, RepoId, VillageId } from "../Domain/Ids.js"
 import { Villages } from "../Villages/Villages.js"
 import { withDb } from "../Sql/Retry.js"
 import { EventHub } from "./EventHub.js"
-import type { RealtimeEvent } from "./Events.js"
-import { decodeEvents, logBatchSize } from "./EventLog.js"
+import type { LogEntry } from "./Events.js"
+import { entryColumns, logBatchSize } from "./EventLog.js"
 
 export type RoomError = NotFound | Forbidden | ValidationFailed
 
@@ -63,16 +63,16 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
 
     /** The room's events with `since < id <= until`, in id order, one page. */
     const readRoom = (room: string, since: number, until: number) =>
-      sql`
-        select id::text as id, event, rooms, correlation_id, data from realtime_events
+      sql<LogEntry>`
+        select ${sql.literal(entryColumns)} from realtime_events
         where rooms @> array[${room}]::text[] and id > ${since} and id <= ${until}
-        order by realtime_events.id limit ${logBatchSize}`.pipe(Effect.flatMap(decodeEvents), withDb)
+        order by realtime_events.id limit ${logBatchSize}`.pipe(withDb)
 
     /** The room's events with `after < id <= until`, from the log, in id order, a page at a time. */
-    const replay_ = (room: string, after: number, until: number): Stream.Stream<RealtimeEvent, ServiceUnavailable> =>
+    const replay_ = (room: string, after: number, until: number): Stream.Stream<LogEntry, ServiceUnavailable> =>
       Stream.paginateChunkEffect(after, (from) =>
         from >= until
-          ? Effect.succeed([Chunk.empty<RealtimeEvent>(), Option.none<number>()] as const)
+          ? Effect.succeed([Chunk.empty<LogEntry>(), Option.none<number>()] as const)
           : readRoom(room, from, until).pipe(
               Effect.map((rows) =>
                 [
@@ -100,7 +100,7 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
       principal: Principal,
       room: string,
       since: string | undefined
-    ): Stream.Stream<RealtimeEvent, RoomError | ServiceUnavailable> =>
+    ): Stream.Stream<LogEntry, RoomError | ServiceUnavailable> =>
       Stream.unwrapScoped(
         Effect.gen(function* () {
           const after = yield* parseSince(since)

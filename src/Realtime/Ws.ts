@@ -8,7 +8,7 @@ import { Text } from "../Domain/Fields.js"
 import { codeOf } from "../Http/ErrorEnvelope.js"
 import { Shutdown } from "../Shutdown.js"
 import { type ServerWebSocket, upgrade } from "./BunWebSocket.js"
-import type { RealtimeEvent } from "./Events.js"
+import type { LogEntry } from "./Events.js"
 import { parseSince, Rooms } from "./Rooms.js"
 import { eventFrame, type Joiner, WsFanout } from "./WsFanout.js"
 
@@ -106,7 +106,7 @@ const serveConnection = (ws: ServerWebSocket, incoming: Queue.Dequeue<Incoming>,
       while (overBound() && !stalled()) yield* Effect.sleep(drainPoll)
     })
 
-    const write = (events: Iterable<RealtimeEvent>, room: string) =>
+    const write = (events: Iterable<LogEntry>, room: string) =>
       Effect.gen(function* () {
         for (const event of events) {
           if (overBound()) yield* drained

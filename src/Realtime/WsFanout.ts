@@ -2,15 +2,15 @@ import { type Chunk, Deferred, Effect, Queue, Schedule } from "effect"
 import { ServiceUnavailable } from "../Domain/Errors.js"
 import type { BunServer, ServerWebSocket } from "./BunWebSocket.js"
 import { EventHub } from "./EventHub.js"
-import type { RealtimeEvent } from "./Events.js"
+import type { LogEntry } from "./Events.js"
 
 /** The hub answers 503 until the relay has settled its start; the fan-out keeps asking. */
 const untilTheRelayStarts = Schedule.spaced("1 second")
 
-const frames = new WeakMap<RealtimeEvent, Map<string, string>>()
+const frames = new WeakMap<LogEntry, Map<string, string>>()
 
 /** The event as a room's subscribers receive it (contract §5), serialised once per event and room. */
-export const eventFrame = (event: RealtimeEvent, room: string) => {
+export const eventFrame = (event: LogEntry, room: string) => {
   let byRoom = frames.get(event)
   if (byRoom === undefined) {
     byRoom = new Map()
@@ -18,7 +18,9 @@ export const eventFrame = (event: RealtimeEvent, room: string) => {
   }
   let frame = byRoom.get(room)
   if (frame === undefined) {
-    frame = JSON.stringify({ type: "event", event: event.event, room, id: event.id, correlation_id: event.correlation_id, data: event.data })
+    // The payload is the log's JSON text, spliced in as it is: it is never parsed or serialised again.
+    frame = `{"type":"event","event":${JSON.stringify(event.event)},"room":${JSON.stringify(room)},"id":${JSON.stringify(event.id)},` +
+      `"correlation_id":${JSON.stringify(event.correlation_id)},"data":${event.data}}`
     byRoom.set(room, frame)
   }
   return frame
@@ -29,7 +31,7 @@ export interface Joiner {
   readonly ws: ServerWebSocket
   readonly room: string
   /** Live events of the room that arrived since the joiner registered, in id order. */
-  readonly pending: Array<RealtimeEvent>
+  readonly pending: Array<LogEntry>
 }
 
 /**
@@ -49,7 +51,7 @@ export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
     let position = 0
     let server: BunServer | undefined
 
-    const deliver = (events: Chunk.Chunk<RealtimeEvent>) =>
+    const deliver = (events: Chunk.Chunk<LogEntry>) =>
       Effect.sync(() => {
         for (const event of events) {
           position = Number(event.id)

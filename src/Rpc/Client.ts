@@ -22,7 +22,7 @@ export { AgentNotInVillage, AgentRequired, Bug, BugEvent, InvalidTransition, Ver
 export { Forbidden, NotFound, ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
 export { Lease, LeaseLost } from "../Domain/Lease.js"
 export { Claimed, LeaseRenewed } from "../Domain/Work.js"
-export { RealtimeEvent } from "../Realtime/Events.js"
+export { AgentUpdated, BugBotResolved, BugBotSpawned, BugBotUpdated, BugSummary, RealtimeEvent, WorkStreamPosted } from "../Domain/Events.js"
 
 /** The RPC client: one method per RPC of `BugbotsRpcs` (`client.Claim(...)`, `client.WatchRoom(...)`). */
 export class BugbotsClient extends Effect.Service<BugbotsClient>()("bugbots/BugbotsClient", {

@@ -2,6 +2,7 @@ import { Effect, Option, Stream } from "effect"
 import { AgentSessions } from "../AgentSessions/AgentSessions.js"
 import { asPrincipal } from "../Auth/Principal.js"
 import { Bugs } from "../Bugs/Bugs.js"
+import { typed } from "../Realtime/Events.js"
 import { Rooms } from "../Realtime/Rooms.js"
 import { BugbotsRpcs } from "./Rpcs.js"
 
@@ -23,7 +24,7 @@ export const RpcHandlersLive = BugbotsRpcs.toLayer(
       StartSession: () => asPrincipal((p) => sessions.start(p)),
       LogWork: ({ session_id, ...input }) => asPrincipal((p) => sessions.append(p, session_id, input)),
       EndSession: ({ session_id }) => asPrincipal((p) => sessions.end(p, session_id)),
-      WatchRoom: ({ room, since }) => Stream.unwrap(asPrincipal((p) => Effect.succeed(rooms.watch(p, room, since))))
+      WatchRoom: ({ room, since }) => Stream.unwrap(asPrincipal((p) => Effect.succeed(rooms.watch(p, room, since).pipe(Stream.mapEffect(typed)))))
     }
   })
 )

@@ -21,7 +21,7 @@ import { BugId, SessionId, VillageId } from "../Domain/Ids.js"
 import { LeaseLost } from "../Domain/Lease.js"
 import { Page } from "../Domain/Page.js"
 import { Claimed, ClaimRequest, HeartbeatRequest, LeaseRenewed, ReleaseRequest } from "../Domain/Work.js"
-import { RealtimeEvent } from "../Realtime/Events.js"
+import { RealtimeEvent } from "../Domain/Events.js"
 
 /**
  * RPC authentication: the bearer token of the request (HTTP) or of the WebSocket handshake, checked
