@@ -11,6 +11,7 @@ import { AppConfig } from "./Config.js"
 import { HealthHttp } from "./Health/Http.js"
 import { RequestMiddleware } from "./Http/Envelope.js"
 import { GracefulServerLive } from "./Http/GracefulServer.js"
+import { JsonBodyLive } from "./Http/JsonBody.js"
 import { WsRoute } from "./Realtime/Ws.js"
 import { RpcRoutes } from "./Rpc/Server.js"
 import { UsersHttp } from "./Users/Http.js"
@@ -19,7 +20,7 @@ import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp]),
-  Layer.provide(AuthenticationLive)
+  Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" })

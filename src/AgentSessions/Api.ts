@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
+import { JsonBody } from "../Http/JsonBody.js"
 import { Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
 import { SessionId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
@@ -37,4 +38,5 @@ export class AgentSessionsApi extends HttpApiGroup.make("agentSessions")
       .addError(ValidationFailed)
   )
   .middleware(Authentication)
+  .middleware(JsonBody)
   .prefix("/api") {}

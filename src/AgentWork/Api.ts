@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
+import { JsonBody } from "../Http/JsonBody.js"
 import { AgentPaused } from "../Domain/Agent.js"
 import { Bug } from "../Domain/Bug.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
@@ -41,4 +42,5 @@ export class AgentWorkApi extends HttpApiGroup.make("agentWork")
       .addError(LeaseLost)
   )
   .middleware(Authentication)
+  .middleware(JsonBody)
   .prefix("/api") {}

@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
+import { JsonBody } from "../Http/JsonBody.js"
 import { Agent, CreateAgent, CreatedAgent, SetAgentState } from "../Domain/Agent.js"
 import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
 import { AgentId, VillageId } from "../Domain/Ids.js"
@@ -45,4 +46,5 @@ export class AgentsApi extends HttpApiGroup.make("agents")
       .addError(Forbidden)
   )
   .middleware(Authentication)
+  .middleware(JsonBody)
   .prefix("/api") {}

@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
+import { JsonBody } from "../Http/JsonBody.js"
 import {
   AddNote,
   AgentNotInVillage,
@@ -83,4 +84,5 @@ export class BugsApi extends HttpApiGroup.make("bugs")
       .addError(LeaseLost)
   )
   .middleware(Authentication)
+  .middleware(JsonBody)
   .prefix("/api") {}

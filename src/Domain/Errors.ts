@@ -41,6 +41,13 @@ export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()(
   HttpApiSchema.annotations({ status: 400 })
 ) {}
 
+/** A body of another media type than the endpoint takes. */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
+  "UnsupportedMediaType",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 415 })
+) {}
+
 /** The database is out of reach after the retries of `Sql/Retry.ts`. */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
   "ServiceUnavailable",

@@ -1,9 +1,10 @@
 import { HttpLayerRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Data, Duration, Effect, Equal, Stream } from "effect"
+import { Cause, Duration, Effect, Equal } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
 import { retryAfter } from "../Sql/Retry.js"
+import { boundedBody } from "./Body.js"
 import { codeOf } from "./ErrorEnvelope.js"
 
 export interface ErrorBody {
@@ -62,66 +63,13 @@ const envelope = (response: HttpServerResponse.HttpServerResponse, requestId: st
 const abortedByClient = (cause: Cause.Cause<unknown>) =>
   Array.from(Cause.interruptors(cause)).every((id) => Equal.equals(id, HttpServerError.clientAbortFiberId))
 
-const hasJsonBody = (request: HttpServerRequest.HttpServerRequest) =>
-  /^application\/([a-z.+-]*\+)?json\b/i.test(request.headers["content-type"] ?? "")
-
-/** The request with `bytes` as its body, already read: every way of reading it reads those bytes. */
-const withBody = (request: HttpServerRequest.HttpServerRequest, bytes: Uint8Array): HttpServerRequest.HttpServerRequest => {
-  const text = new TextDecoder().decode(bytes)
-  return Object.create(request, {
-    arrayBuffer: { value: Effect.succeed(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) },
-    text: { value: Effect.succeed(text) },
-    stream: { value: Stream.succeed(bytes) },
-    json: {
-      value: Effect.try({
-        try: () => JSON.parse(text) as unknown,
-        catch: (cause) => new HttpServerError.RequestError({ request, reason: "Decode", cause })
-      })
-    }
-  }) as HttpServerRequest.HttpServerRequest
-}
-
-class BodyTooLarge extends Data.TaggedError("BodyTooLarge") {}
-
-/** Reads a body of unknown length (chunked) up to `limit` bytes: past it, stops reading and fails. */
-const readAtMost = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
-  Stream.runFoldEffect(request.stream, { size: 0, chunks: [] as Array<Uint8Array> }, (read, chunk) => {
-    const size = read.size + chunk.byteLength
-    if (size > limit) return Effect.fail(new BodyTooLarge())
-    read.chunks.push(chunk)
-    return Effect.succeed({ size, chunks: read.chunks })
-  }).pipe(Effect.map(({ chunks, size }) => Buffer.concat(chunks, size)))
-
-/**
- * The body as the routes will read it, bounded by `limit` whatever its framing: a declared length
- * over the limit is refused unread; a chunked body is read here, at most `limit` bytes of it (Bun's
- * own bound is set far above, so that every 413 is ours, in the envelope). A body-carrying request
- * with no body at all reads as `{}`, so a JSON endpoint whose fields are all optional
- * (`POST /api/agents/claim`) may be called bare.
- */
-const boundedBody = (request: HttpServerRequest.HttpServerRequest, limit: number) => {
-  if (request.method !== "POST" && request.method !== "PUT" && request.method !== "PATCH") return Effect.succeed(request)
-  const length = request.headers["content-length"]
-  if (length !== undefined) {
-    if (Number(length) > limit) return Effect.fail(new BodyTooLarge())
-    return Effect.succeed(length === "0" && !ownMediaType(request.url) ? withBody(request, emptyObject) : request)
-  }
-  if (request.headers["transfer-encoding"] === undefined) {
-    return Effect.succeed(ownMediaType(request.url) ? request : withBody(request, emptyObject))
-  }
-  return readAtMost(request, limit).pipe(Effect.map((bytes) => withBody(request, bytes)))
-}
-const emptyObject = new TextEncoder().encode("{}")
-
 /** Browsers pass the WebSocket token as `?token=`: it must not reach the logs. */
 const redactToken = (url: string) => url.replace(/([?&]token=)[^&]*/g, "$1[redacted]")
 
-/** Paths whose bodies follow another media type than JSON (webhooks verify raw bytes; RPC frames). */
-const ownMediaType = (url: string) => url.startsWith("/api/webhooks/") || url.startsWith("/rpc")
-
 /**
  * The outermost middleware of every route: request id (echoed or made) on the response, in the logs
- * and on emitted events; the body limit (413) and media type (415); and the error envelope.
+ * and on emitted events; the body limit (413, whatever the route); and the error envelope. A route's
+ * media type is its own (JSON groups use `JsonBody`).
  */
 export const RequestMiddleware = HttpLayerRouter.middleware(
   Effect.gen(function* () {
@@ -131,13 +79,6 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
       request: HttpServerRequest.HttpServerRequest,
       requestId: string
     ) => {
-      const sendsBody = (request.method === "POST" || request.method === "PUT" || request.method === "PATCH") &&
-        (Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined)
-      if (sendsBody && !hasJsonBody(request) && !ownMediaType(request.url)) {
-        return Effect.succeed(
-          errorResponse(415, { code: "UNSUPPORTED_MEDIA_TYPE", message: "send JSON (content-type: application/json)" }, requestId)
-        )
-      }
       return boundedBody(request, config.maxBodyBytes).pipe(
         Effect.flatMap((bounded) => Effect.provideService(app, HttpServerRequest.HttpServerRequest, bounded)),
         Effect.map((response) => envelope(response, requestId)),

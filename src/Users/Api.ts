@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
+import { JsonBody } from "../Http/JsonBody.js"
 import { Conflict, Forbidden, NotFound } from "../Domain/Errors.js"
 import { UserId } from "../Domain/Ids.js"
 import { CreateUser, IssuedToken, Me, TokenRequest, User } from "../Domain/User.js"
@@ -24,4 +25,5 @@ export class UsersApi extends HttpApiGroup.make("users")
   )
   .add(HttpApiEndpoint.get("me", "/me").addSuccess(Me))
   .middleware(Authentication)
+  .middleware(JsonBody)
   .prefix("/api") {}

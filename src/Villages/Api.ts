@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
+import { JsonBody } from "../Http/JsonBody.js"
 import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
 import { UserId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
@@ -55,4 +56,5 @@ export class VillagesApi extends HttpApiGroup.make("villages")
       .addError(ValidationFailed)
   )
   .middleware(Authentication)
+  .middleware(JsonBody)
   .prefix("/api") {}
