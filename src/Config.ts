@@ -37,6 +37,8 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       embeddedPort: yield* Config.port("BUGBOTS_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),
       bootstrapToken: yield* optionalSecret("BUGBOTS_BOOTSTRAP_TOKEN"),
       githubWebhookSecret: yield* optionalSecret("GITHUB_WEBHOOK_SECRET"),
+      /** Where spans are exported (OTLP/HTTP); unset, tracing costs nothing. */
+      otlpEndpoint: yield* Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")).pipe(Config.map(Option.filter((url) => url.length > 0))),
       /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */
       webhookMaxAttempts: yield* Config.integer("BUGBOTS_WEBHOOK_MAX_ATTEMPTS").pipe(
         Config.validate({ message: "BUGBOTS_WEBHOOK_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),

@@ -8,6 +8,7 @@ import { AppConfig } from "./Config.js"
 import { HttpLive } from "./Http.js"
 import { Jobs } from "./Jobs/Jobs.js"
 import { LoggingLive } from "./Logging.js"
+import { TracingLive } from "./Tracing.js"
 import { EventHub } from "./Realtime/EventHub.js"
 import { RelayLive } from "./Realtime/Relay.js"
 import { Rooms } from "./Realtime/Rooms.js"
@@ -61,5 +62,6 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),
+  Layer.provide(TracingLive),
   Layer.provideMerge(AppConfig.Default)
 )

@@ -38,6 +38,6 @@ export class EventHub extends Effect.Service<EventHub>()("bugbots/EventHub", {
       return { queue, position: yield* Ref.get(position) } as const
     })
 
-    return { start, publish, subscribe, awaitReady, position: Ref.get(position) } as const
+    return { start, publish, subscribe } as const
   })
 }) {}
