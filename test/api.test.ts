@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Schema } from "effect"
+import { Bug } from "../src/Domain/Bug.js"
+import { Page } from "../src/Domain/Page.js"
 import { client, type Client } from "./lib/Client.js"
 import { makeAgent, makeBug, makeVillage } from "./lib/Fixtures.js"
 import { freshDatabase, startService, type TestService } from "./lib/Service.js"
@@ -94,6 +97,29 @@ describe("wire conventions", () => {
     const name = `org/dup-${crypto.randomUUID()}`
     expect((await root.post(`/api/villages/${village.id}/repos`, { full_name: name })).status).toBe(201)
     expectEnvelope(await root.post(`/api/villages/${village.id}/repos`, { full_name: name }), 409, "CONFLICT")
+  })
+})
+
+describe("responses match their declared schemas", () => {
+  // Some reads pass PostgreSQL's JSON through without encoding it: decoding each with the schema
+  // its endpoint declares (strictly: no field missing, none extra) keeps the two from drifting apart.
+  const strict = { onExcessProperty: "error" } as const
+
+  test("GET /bugs/{id} and GET /villages/{id}/bugs decode with Bug and Page(Bug)", async () => {
+    const agent = await makeAgent(svc, village.id)
+    const bug = await makeBug(root, village.id, village.repoId, { severity: "high", description: "d", category: "c" })
+    await makeBug(root, village.id, village.repoId)
+    await makeBug(root, village.id, village.repoId)
+    await root.put(`/api/bugs/${bug.id}/status`, { status: "resolved", agent_id: agent.id })
+    const one = await root.get(`/api/bugs/${bug.id}`)
+    expect(one.headers.get("content-type")).toStartWith("application/json")
+    const decoded = Schema.decodeUnknownSync(Bug)(one.body, strict)
+    expect(Schema.encodeSync(Bug)(decoded)).toEqual(one.body)
+    const page = await root.get(`/api/villages/${village.id}/bugs?limit=2`)
+    const decodedPage = Schema.decodeUnknownSync(Page(Bug))(page.body, strict)
+    expect(Schema.encodeSync(Page(Bug))(decodedPage)).toEqual(page.body)
+    expect(page.body.items.length).toBe(2)
+    expect(typeof page.body.next_cursor).toBe("string")
   })
 })
 

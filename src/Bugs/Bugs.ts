@@ -27,6 +27,7 @@ import { CreatedCursor, decodeCursor, RankedCursor, SeqCursor, toPage } from "..
 import { Claimed, type ClaimRequest, LeaseRenewed } from "../Domain/Work.js"
 import { isIssued, leaseLost, newLeaseToken, sweeper } from "../Leases/Leases.js"
 import { EventLog } from "../Realtime/EventLog.js"
+import { decodeJsonRows } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
 import { Villages } from "../Villages/Villages.js"
 import { BugsRepo, type NewBug } from "./BugsRepo.js"
@@ -55,6 +56,7 @@ export interface UpstreamBug {
 }
 
 const sweepBatch = 100
+const decodeBugs = decodeJsonRows(Bug)
 
 /**
  * Where a bug changes: every command locks the bug, asks a planner of `Domain/BugLifecycle.ts`, and
@@ -129,14 +131,37 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       return bug
     })
 
-    const list = Effect.fn("Bugs.list")(function* (principal: Principal, villageId: VillageId, params: ListBugsParams) {
+    /** The bug's wire JSON as stored, for a response that passes it through (no decoding, no encoding). */
+    const getJson = Effect.fn("Bugs.getJson")(function* (principal: Principal, id: BugId) {
+      const found = yield* repo.findJson(id).pipe(withDb)
+      if (Option.isNone(found)) return yield* Effect.fail(NotFound.of("bug", id))
+      const { json, village_id, assigned_agent_id } = found.value
+      yield* authorize(principal, "read", { villageId: village_id, resource: "bug", resourceId: id, assignedAgentId: assigned_agent_id })
+      return json
+    })
+
+    /** A page of the village's bugs, each as its wire JSON. */
+    const listRows = Effect.fn("Bugs.listRows")(function* (principal: Principal, villageId: VillageId, params: ListBugsParams) {
       if (!canSee(principal, villageId)) return yield* Effect.fail(NotFound.of("village", villageId))
       yield* villages.find(villageId)
       const { sort, limit, cursor, ...filters } = params
       const after = sort === "severity" ? yield* decodeCursor(cursor, RankedCursor) : yield* decodeCursor(cursor, CreatedCursor)
       const rows = yield* repo.list(villageId, filters, sort, limit, after).pipe(withDb)
-      return toPage(rows, limit, (r) => r.bug, (r) => r.key)
+      return toPage(rows, limit, (r) => r.json, (r) => r.key)
     })
+
+    const list = (principal: Principal, villageId: VillageId, params: ListBugsParams) =>
+      listRows(principal, villageId, params).pipe(
+        Effect.flatMap((page) =>
+          decodeBugs(page.items.map((json) => ({ json }))).pipe(Effect.map((items) => ({ items, next_cursor: page.next_cursor })))
+        )
+      )
+
+    /** The page as the wire JSON of `{items, next_cursor}`, assembled from the rows' JSON as it is. */
+    const listJson = (principal: Principal, villageId: VillageId, params: ListBugsParams) =>
+      listRows(principal, villageId, params).pipe(
+        Effect.map((page) => `{"items":[${page.items.join(",")}],"next_cursor":${JSON.stringify(page.next_cursor)}}`)
+      )
 
     const events = Effect.fn("Bugs.events")(function* (principal: Principal, id: BugId, limit: number, cursor: string | undefined) {
       yield* get(principal, id)
@@ -317,7 +342,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const isInVillage = (id: BugId, villageId: VillageId) => repo.isInVillage(id, villageId).pipe(withDb)
 
     return {
-      isInVillage, get, list, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
+      isInVillage, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
   }),

@@ -69,6 +69,13 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
 
     const find = (id: BugId) => first(sql<{ json: string }>`select ${bugSelect} from bug_bots b where b.id = ${id}`)
 
+    /** The bug's wire JSON, undecoded, with what authorizing a read of it needs. */
+    const findJson = (id: BugId) =>
+      sql<{ json: string; village_id: VillageId; assigned_agent_id: AgentId | null }>`
+        select ${bugSelect}, b.village_id, b.assigned_agent_id from bug_bots b where b.id = ${id}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]))
+      )
+
     /** The bug, locked for the rest of the transaction. */
     const lock = (id: BugId) => first(sql<{ json: string }>`select ${bugSelect} from bug_bots b where b.id = ${id} for update`)
 
@@ -164,7 +171,10 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       }
     }
 
-    /** One page in keyset order; `after` is the sort key of the last row of the previous page. */
+    /**
+     * One page in keyset order (`limit + 1` rows: the extra says whether another page exists), each
+     * row the bug's wire JSON with its sort key; `after` is the sort key of the previous page's last.
+     */
     const list = (
       villageId: VillageId,
       filters: BugFilters,
@@ -192,13 +202,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         where ${sql.and(conds)}
         order by ${order}
         limit ${limit + 1}`.pipe(
-        Effect.flatMap((rows) =>
-          decodeBugs(rows).pipe(
-            Effect.map((bugs) =>
-              bugs.map((bug, i) => ({ bug, key: spec.ranked ? [rows[i].rank, rows[i].ts, rows[i].id] : [rows[i].ts, rows[i].id] }))
-            )
-          )
-        )
+        Effect.map((rows) => rows.map((row) => ({ json: row.json, key: spec.ranked ? [row.rank, row.ts, row.id] : [row.ts, row.id] })))
       )
     }
 
@@ -253,7 +257,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         for update skip locked`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
     return {
-      find, lock, findUpstream, isInVillage, insert, update, appendEvent, events, list, claimable, holdsLease, extendLease,
+      find, findJson, lock, findUpstream, isInVillage, insert, update, appendEvent, events, list, claimable, holdsLease, extendLease,
       lockExpiredLeases
     } as const
   })
