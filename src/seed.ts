@@ -7,7 +7,7 @@ import { BunRuntime } from "@effect/platform-bun"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { Agents } from "./Agents/Agents.js"
-import { Bugs } from "./Bugs/Bugs.js"
+import { Bugs, decodeJson } from "./Bugs/Bugs.js"
 import { AppConfig } from "./Config.js"
 import type { BugStatus, Severity } from "./Domain/Bug.js"
 import { systemActor } from "./Domain/BugLifecycle.js"
@@ -52,7 +52,7 @@ const seed = Effect.gen(function* () {
   const agentIds = yield* Effect.forEach(["fixer-1", "fixer-2"], (name) => agents.ensure(villageId, name, "llm"))
   for (const issue of issues) {
     const repo = repos[issue.repo]
-    const bug = yield* sql.withTransaction(
+    const written = yield* sql.withTransaction(
       bugs.syncFromUpstream({
         repo,
         issue_id: issue.n,
@@ -62,6 +62,7 @@ const seed = Effect.gen(function* () {
         view: { title: issue.title, description: `Seeded demo issue #${issue.n}.`, severity: issue.severity, action: "seeded", source: "seed" }
       })
     )
+    const [bug] = yield* decodeJson([written.json])
     // Statuses are set once: a bug moved already (now or by anyone since) keeps where it is.
     if (bug.version > 1) continue
     const agentId = issue.agent === undefined ? undefined : agentIds[issue.agent]

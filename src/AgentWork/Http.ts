@@ -1,15 +1,29 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { Api } from "../Api.js"
 import { asPrincipal } from "../Auth/Principal.js"
 import { Bugs } from "../Bugs/Bugs.js"
+import { Lease } from "../Domain/Lease.js"
+import { jsonResponse } from "../Http/Raw.js"
 
+const encodeLease = Schema.encodeSync(Lease)
+
+/** The claimed bug is PostgreSQL's JSON passed through, next to its lease. */
 export const AgentWorkHttp = HttpApiBuilder.group(Api, "agentWork", (handlers) =>
   Effect.gen(function* () {
     const bugs = yield* Bugs
     return handlers
-      .handle("claim", ({ payload }) => asPrincipal((p) => bugs.claim(p, payload)).pipe(Effect.map(Option.getOrUndefined)))
+      .handle("claim", ({ payload }) =>
+        asPrincipal((p) => bugs.claim(p, payload)).pipe(
+          Effect.map(Option.match({
+            onNone: () => undefined,
+            onSome: ({ json, lease }) => jsonResponse(`{"bug":${json},"lease":${JSON.stringify(encodeLease(lease))}}`)
+          }))
+        )
+      )
       .handle("heartbeat", ({ path, payload }) => asPrincipal((p) => bugs.heartbeat(p, path.id, payload.lease_token, payload.lease_seconds)))
-      .handle("release", ({ path, payload }) => asPrincipal((p) => bugs.release(p, path.id, payload.lease_token, payload.reason)))
+      .handle("release", ({ path, payload }) =>
+        asPrincipal((p) => bugs.release(p, path.id, payload.lease_token, payload.reason)).pipe(Effect.map((json) => jsonResponse(json)))
+      )
   })
 )

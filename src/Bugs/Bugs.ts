@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { type DateTime, Effect, Layer, Option } from "effect"
 import { type Action, authorize, canSee } from "../Auth/Policy.js"
 import type { AgentPrincipal, Principal } from "../Auth/Principal.js"
 import { Agents } from "../Agents/Agents.js"
@@ -24,13 +25,12 @@ import { Forbidden, NotFound } from "../Domain/Errors.js"
 import type { AgentId, BugId, RepoId, VillageId } from "../Domain/Ids.js"
 import { Lease } from "../Domain/Lease.js"
 import { CreatedCursor, decodeCursor, RankedCursor, SeqCursor, toPage } from "../Domain/Page.js"
-import { Claimed, type ClaimRequest, LeaseRenewed } from "../Domain/Work.js"
+import { type ClaimRequest, LeaseRenewed } from "../Domain/Work.js"
 import { isIssued, leaseLost, newLeaseToken, sweeper } from "../Leases/Leases.js"
-import { EventLog } from "../Realtime/EventLog.js"
 import { decodeJsonRows } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
 import { Villages } from "../Villages/Villages.js"
-import { BugsRepo, type NewBug } from "./BugsRepo.js"
+import { BugsRepo, type Current, type NewBug } from "./BugsRepo.js"
 
 export const actorOf = (principal: Principal): Actor => ({ type: principal.type, id: principal.id })
 
@@ -56,34 +56,33 @@ export interface UpstreamBug {
 }
 
 const sweepBatch = 100
+/** A change that keeps losing its compare-and-set to others this many times in a row is a bug of ours. */
+const maxWriteAttempts = 20
 const decodeBugs = decodeJsonRows(Bug)
+/** Bugs from their wire JSON (responses of RPC, which re-encodes them). */
+export const decodeJson = (jsons: ReadonlyArray<string>) => decodeBugs(jsons.map((json) => ({ json })))
+
+/** A change made: the bug's wire JSON, and when its lease ends (if it has one). */
+interface Written {
+  readonly json: string
+  readonly leaseExpiresAt: Option.Option<DateTime.Utc>
+}
 
 /**
- * Where a bug changes: every command locks the bug, asks a planner of `Domain/BugLifecycle.ts`, and
- * writes the row, its one lifecycle event and its realtime event in one transaction. Manual changes,
- * webhooks, claims, releases and lease expiry all come through here.
+ * Where a bug changes: every command reads the bug, asks a planner of `Domain/BugLifecycle.ts`, and
+ * writes the row, its one lifecycle event and its realtime event in one statement (see `apply`).
+ * Manual changes, webhooks, claims, releases and lease expiry all come through here.
  */
 export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* BugsRepo
-    const log = yield* EventLog
     const villages = yield* Villages
     const agents = yield* Agents
 
-    const emit = (bug: Bug, previous: BugStatus | null) =>
-      log.append({
-        event: previous === null
-          ? "bug_bot_spawn"
-          : isTerminal(bug.status) && previous !== bug.status
-          ? "bug_bot_resolved"
-          : "bug_bot_update",
-        bug
-      })
-
     const author = (actor: Actor) => Effect.map(correlationId, (id) => ({ actor, correlationId: id }))
 
-    const authorizeOn = (principal: Principal, action: Action, bug: Bug) =>
+    const authorizeOn = (principal: Principal, action: Action, bug: { readonly id: BugId; readonly village_id: VillageId; readonly assigned_agent_id: AgentId | null }) =>
       authorize(principal, action, {
         villageId: bug.village_id,
         resource: "bug",
@@ -91,33 +90,46 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
         assignedAgentId: bug.assigned_agent_id
       })
 
-    /** Applies what `plan` decides for the locked `bug` (nothing when it returns null). Inside a transaction. */
-    const applyLocked = <E, R>(bug: Bug, actor: Actor, plan: (bug: Bug) => Effect.Effect<Change | null, E, R>) =>
+    /** Decides a change of `bug`: `leaseHeld` says whether the lease the change names (if any) is live. */
+    type Plan<E, R> = (bug: Bug, leaseHeld: boolean) => Effect.Effect<Change | null, E, R>
+
+    /** Writes what `plan` decided for `current`; None when the bug moved on meanwhile (the compare-and-set failed). */
+    const writeChange = <E, R>(current: Current, actor: Actor, plan: Plan<E, R>, leaseToken: string | undefined) =>
       Effect.gen(function* () {
-        const change = yield* plan(bug)
-        if (change === null) return { bug, leaseExpiresAt: Option.none() }
-        const updated = yield* repo.update(bug.id, change.patch, change.event, yield* author(actor))
-        yield* emit(updated.bug, bug.status)
-        return updated
+        const change = yield* plan(current.bug, current.leaseHeld)
+        if (change === null) return Option.some<Written>({ json: current.json, leaseExpiresAt: Option.none() })
+        const next = change.patch.status ?? current.bug.status
+        const event = isTerminal(next) && next !== current.bug.status ? "bug_bot_resolved" : "bug_bot_update"
+        return yield* repo.write(current.bug, change.patch, change.event, yield* author(actor), event, leaseToken)
       })
 
-    /** Locks the bug and applies what `plan` decides, in a transaction of its own (or the caller's). */
-    const apply = <E, R>(id: BugId, actor: Actor, plan: (bug: Bug) => Effect.Effect<Change | null, E, R>) =>
-      sql.withTransaction(
-        repo.lock(id).pipe(
-          Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("bug", id)), onSome: Effect.succeed })),
-          Effect.flatMap((bug) => applyLocked(bug, actor, plan)),
-          Effect.map((updated) => updated.bug)
-        )
-      )
+    /**
+     * The one way a bug changes: read it, let `plan` decide (or refuse, or return null for a no-op),
+     * then write the row, its lifecycle event and its realtime event in one statement that checks the
+     * bug is still the version that was planned on (and, with `leaseToken`, that the lease is still
+     * live). When another change got in between, read and plan again. No lock is held across round
+     * trips, and a change costs two of them.
+     */
+    const apply = <E, R>(id: BugId, actor: Actor, plan: Plan<E, R>, leaseToken?: string): Effect.Effect<Written, E | NotFound | SqlError, R> =>
+      Effect.gen(function* () {
+        const token = leaseToken !== undefined && isIssued(leaseToken) ? leaseToken : undefined
+        for (let attempt = 1; ; attempt++) {
+          const current = yield* repo.read(id, token)
+          if (Option.isNone(current)) return yield* Effect.fail(NotFound.of("bug", id))
+          const written = yield* writeChange(
+            leaseToken === undefined || token !== undefined ? current.value : { ...current.value, leaseHeld: false },
+            actor,
+            plan,
+            token
+          )
+          if (Option.isSome(written)) return written.value
+          if (attempt === maxWriteAttempts) return yield* Effect.dieMessage(`bug ${id} changed under ${maxWriteAttempts} attempts in a row`)
+        }
+      })
 
-    /** Inserts a bug with its `created` event and `bug_bot_spawn`. Inside a transaction. */
+    /** Inserts a bug with its `created` event and `bug_bot_spawn`. */
     const insert = (bug: NewBug, actor: Actor) =>
-      Effect.gen(function* () {
-        const inserted = yield* repo.insert(bug, "open", created("open"), yield* author(actor))
-        yield* emit(inserted, null)
-        return inserted
-      })
+      Effect.flatMap(author(actor), (by) => repo.insert(bug, "open", created("open"), by))
 
     const load = (id: BugId) =>
       repo.find(id).pipe(withDb, Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("bug", id)), onSome: Effect.succeed })))
@@ -132,12 +144,11 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     })
 
     /** The bug's wire JSON as stored, for a response that passes it through (no decoding, no encoding). */
-    const getJson = Effect.fn("Bugs.getJson")(function* (principal: Principal, id: BugId) {
+    const getJson = Effect.fn("Bugs.getJson")(function* (principal: Principal, id: BugId, action: Action = "read") {
       const found = yield* repo.findJson(id).pipe(withDb)
       if (Option.isNone(found)) return yield* Effect.fail(NotFound.of("bug", id))
-      const { json, village_id, assigned_agent_id } = found.value
-      yield* authorize(principal, "read", { villageId: village_id, resource: "bug", resourceId: id, assignedAgentId: assigned_agent_id })
-      return json
+      yield* authorizeOn(principal, action, { id, ...found.value })
+      return found.value.json
     })
 
     /** A page of the village's bugs, each as its wire JSON. */
@@ -152,9 +163,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
 
     const list = (principal: Principal, villageId: VillageId, params: ListBugsParams) =>
       listRows(principal, villageId, params).pipe(
-        Effect.flatMap((page) =>
-          decodeBugs(page.items.map((json) => ({ json }))).pipe(Effect.map((items) => ({ items, next_cursor: page.next_cursor })))
-        )
+        Effect.flatMap((page) => decodeJson(page.items).pipe(Effect.map((items) => ({ items, next_cursor: page.next_cursor }))))
       )
 
     /** The page as the wire JSON of `{items, next_cursor}`, assembled from the rows' JSON as it is. */
@@ -164,13 +173,13 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       )
 
     const events = Effect.fn("Bugs.events")(function* (principal: Principal, id: BugId, limit: number, cursor: string | undefined) {
-      yield* get(principal, id)
+      yield* getJson(principal, id)
       const after = yield* decodeCursor(cursor, SeqCursor)
       const rows = yield* repo.events(id, limit, after?.[0]).pipe(withDb)
       return toPage(rows, limit, (r) => r.event, (r) => [r.seq])
     })
 
-    /** `POST /villages/{id}/bugs`: a manual bug. */
+    /** `POST /villages/{id}/bugs`: a manual bug; its wire JSON. */
     const create = Effect.fn("Bugs.create")(function* (principal: Principal, villageId: VillageId, input: CreateBug) {
       yield* authorize(principal, "triage", { villageId, resource: "village", resourceId: villageId })
       const found = yield* villages.findRepo(input.repo_id)
@@ -188,66 +197,69 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
         category: input.category ?? null,
         metadata: {}
       }
-      return yield* sql.withTransaction(insert(bug, actorOf(principal))).pipe(withDb)
+      return (yield* insert(bug, actorOf(principal)).pipe(withDb)).json
     })
 
-    /** Moves a bug by the transition table, assigning an agent in the same change when asked. No authorization: callers decide. */
+    /**
+     * Moves a bug by the transition table, assigning an agent in the same change when asked; its wire
+     * JSON. `check` authorizes (callers decide who may).
+     */
     const setStatus = <E = never>(
       id: BugId,
       actor: Actor,
-      request: Omit<ChangeStatus, "lease_token">,
-      check: (bug: Bug) => Effect.Effect<void, E> = () => Effect.void
+      request: ChangeStatus,
+      check: (bug: Bug, leaseHeld: boolean) => Effect.Effect<void, E> = () => Effect.void
     ) =>
       Effect.gen(function* () {
         const agent = request.agent_id === undefined ? undefined : yield* agentRef(request.agent_id).pipe(withDb)
-        return yield* apply(id, actor, (bug) =>
-          check(bug).pipe(
-            Effect.zipRight(checkVersion(bug, request.expected_version)),
-            Effect.zipRight(planStatus(bug, { status: request.status, reason: request.reason, agent }))
-          )
+        const written = yield* apply(
+          id,
+          actor,
+          (bug, leaseHeld) =>
+            check(bug, leaseHeld).pipe(
+              Effect.zipRight(checkVersion(bug, request.expected_version)),
+              Effect.zipRight(planStatus(bug, { status: request.status, reason: request.reason, agent }))
+            ),
+          request.lease_token
         ).pipe(withDb)
+        return written.json
       })
 
     const changeStatus = Effect.fn("Bugs.changeStatus")(function* (principal: Principal, id: BugId, request: ChangeStatus) {
-      return yield* setStatus(id, actorOf(principal), request, (bug) =>
+      return yield* setStatus(id, actorOf(principal), request, (bug, leaseHeld) =>
         Effect.gen(function* () {
           yield* authorizeOn(principal, "triage", bug)
           if (principal.type === "agent" && request.agent_id !== undefined && request.agent_id !== principal.id) {
             return yield* Effect.fail(new Forbidden({ message: "an agent cannot assign a bug to another agent" }))
           }
-          if (request.lease_token !== undefined) yield* holding(bug.id, request.lease_token)
+          if (request.lease_token !== undefined && !leaseHeld) return yield* Effect.fail(leaseLost())
         })
       )
     })
 
     const assign = Effect.fn("Bugs.assign")(function* (principal: Principal, id: BugId, agentId: AgentId | null) {
       const agent = agentId === null ? null : yield* agentRef(agentId).pipe(withDb)
-      return yield* apply(id, actorOf(principal), (bug) =>
+      const written = yield* apply(id, actorOf(principal), (bug) =>
         authorizeOn(principal, principal.type === "agent" ? "manage_village" : "triage", bug).pipe(
           Effect.zipRight(planAssign(bug, agent))
         )
       ).pipe(withDb)
+      return written.json
     })
 
-    /** A note; with `leaseToken`, only while that lease is held (checked and written in one transaction). */
+    /** A note; with `leaseToken`, only while that lease is held (checked by the insert itself). */
     const addNote = Effect.fn("Bugs.addNote")(function* (principal: Principal, id: BugId, body: string, leaseToken?: string) {
-      const bug = yield* load(id)
-      yield* authorizeOn(principal, "triage", bug)
-      const append = Effect.flatMap(author(actorOf(principal)), (by) =>
-        repo.appendEvent(bug.id, { kind: "note", from_status: null, to_status: null, note: body, data: {} }, by)
-      )
-      return yield* (leaseToken === undefined ? append : sql.withTransaction(holding(bug.id, leaseToken).pipe(Effect.zipRight(append)))).pipe(
-        withDb
-      )
+      const found = yield* repo.findJson(id).pipe(withDb)
+      if (Option.isNone(found)) return yield* Effect.fail(NotFound.of("bug", id))
+      yield* authorizeOn(principal, "triage", { id, ...found.value })
+      if (leaseToken !== undefined && !isIssued(leaseToken)) return yield* Effect.fail(leaseLost())
+      const by = yield* author(actorOf(principal))
+      const event = yield* repo.appendEvent(id, { kind: "note", from_status: null, to_status: null, note: body, data: {} }, by, leaseToken).pipe(withDb)
+      if (Option.isNone(event)) return yield* Effect.fail(leaseLost())
+      return event.value
     })
 
-    /** Fails with `LEASE_LOST` unless `token` names the bug's live lease (locks the row). */
-    const holding = (id: BugId, token: string) =>
-      isIssued(token)
-        ? repo.holdsLease(id, token).pipe(Effect.flatMap((held) => (held ? Effect.void : Effect.fail(leaseLost()))))
-        : Effect.fail(leaseLost())
-
-    /** The claimed bug and its lease, or `None` when nothing is claimable (contract §7). */
+    /** The claimed bug's wire JSON and its lease, or `None` when nothing is claimable (contract §7). */
     const claim = Effect.fn("Bugs.claim")(function* (principal: Principal, request: ClaimRequest) {
       const agent = yield* worker(principal)
       if (request.repo_id !== undefined) {
@@ -263,17 +275,18 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
             repoId: request.repo_id,
             minSeverity: request.min_severity
           })
-          if (Option.isNone(candidate)) return Option.none<Claimed>()
-          const claimed = yield* applyLocked(candidate.value, actorOf(agent), (bug) => Effect.succeed(planClaim(bug, agent.id, lease)))
-          const expiresAt = Option.getOrThrow(claimed.leaseExpiresAt)
-          return Option.some(new Claimed({ bug: claimed.bug, lease: new Lease({ token: lease.token, expires_at: expiresAt }) }))
+          if (Option.isNone(candidate)) return Option.none<{ json: string; lease: Lease }>()
+          // The candidate is locked by this transaction: the compare-and-set cannot fail.
+          const claimed = Option.getOrThrow(
+            yield* writeChange(candidate.value, actorOf(agent), (bug) => Effect.succeed(planClaim(bug, agent.id, lease)), undefined)
+          )
+          return Option.some({ json: claimed.json, lease: new Lease({ token: lease.token, expires_at: Option.getOrThrow(claimed.leaseExpiresAt) }) })
         })
       ).pipe(withDb)
     })
 
     const heartbeat = Effect.fn("Bugs.heartbeat")(function* (principal: Principal, id: BugId, token: string, seconds: number) {
-      const bug = yield* get(principal, id)
-      yield* authorizeOn(principal, "work", bug)
+      yield* getJson(principal, id, "work")
       if (!isIssued(token)) return yield* Effect.fail(leaseLost())
       const expires = yield* repo.extendLease(id, token, seconds).pipe(withDb)
       if (Option.isNone(expires)) return yield* Effect.fail(leaseLost())
@@ -281,12 +294,17 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     })
 
     const release = Effect.fn("Bugs.release")(function* (principal: Principal, id: BugId, token: string, reason: string | undefined) {
-      return yield* apply(id, actorOf(principal), (bug) =>
-        authorizeOn(principal, "work", bug).pipe(
-          Effect.zipRight(holding(bug.id, token)),
-          Effect.as(planRelease(bug, reason ?? null))
-        )
+      const written = yield* apply(
+        id,
+        actorOf(principal),
+        (bug, leaseHeld) =>
+          authorizeOn(principal, "work", bug).pipe(
+            Effect.zipRight(leaseHeld ? Effect.void : Effect.fail(leaseLost())),
+            Effect.as(planRelease(bug, reason ?? null))
+          ),
+        token
       ).pipe(withDb)
+      return written.json
     })
 
     /** Ends up to `sweepBatch` expired leases; each in a savepoint of its own, so one failure spares the others. */
@@ -296,7 +314,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
         yield* Effect.forEach(
           ids,
           (id) =>
-            apply(id, systemActor, (bug) => Effect.succeed(planLeaseExpiry(bug))).pipe(
+            sql.withTransaction(apply(id, systemActor, (bug) => Effect.succeed(planLeaseExpiry(bug)))).pipe(
               Effect.catchAllCause((cause) => Effect.logWarning("could not end an expired lease", cause).pipe(Effect.annotateLogs({ bug_id: id })))
             ),
           { discard: true }
@@ -334,7 +352,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
               }
             },
             systemActor
-          )).id
+          )).bug.id
       return yield* apply(id, systemActor, (bug) => Effect.succeed(planUpstream(bug, view)))
     })
 
@@ -346,7 +364,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
   }),
-  dependencies: [BugsRepo.Default, EventLog.Default, Villages.Default, Agents.Default]
+  dependencies: [BugsRepo.Default, Villages.Default, Agents.Default]
 }) {}
 
 /** This instance's sweeper of expired bug leases; safe beside other instances' (SKIP LOCKED). */

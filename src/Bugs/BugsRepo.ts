@@ -5,7 +5,9 @@ import { randomUUID } from "node:crypto"
 import { Bug, type BugFilters, BugEvent, type BugSort, type BugStatus, type Provider, type Severity, type Source, severityRank } from "../Domain/Bug.js"
 import type { Actor, BugPatch, LifecycleEntry } from "../Domain/BugLifecycle.js"
 import type { AgentId, BugId, RepoId, VillageId } from "../Domain/Ids.js"
+import type { RealtimeEventName } from "../Domain/Events.js"
 import { cursorTimestamp } from "../Domain/Page.js"
+import { EventLog } from "../Realtime/EventLog.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 
 /** A new bug's columns. */
@@ -29,6 +31,19 @@ export interface Author {
   readonly correlationId: string | null
 }
 
+/** A bug as read to be changed: decoded for the rules, its JSON as read, and whether a given lease is held. */
+export interface Current {
+  readonly bug: Bug
+  readonly json: string
+  readonly leaseHeld: boolean
+}
+
+/** The realtime event a write publishes. */
+export interface Publication {
+  readonly event: RealtimeEventName
+  readonly correlationId: string | null
+}
+
 /** What a claim may take. */
 export interface ClaimScope {
   readonly agentId: AgentId
@@ -40,6 +55,16 @@ export interface ClaimScope {
 const bugJson = (alias: string) =>
   jsonObject(alias, [
     "id", "village_id", "repo_id", "provider", "issue_id", "issue_number", "title", "description", "status", "severity",
+    "category", "assigned_agent_id", "source", "metadata", "version",
+    ["created_at", iso(`${alias}.created_at`)],
+    ["updated_at", iso(`${alias}.updated_at`)],
+    ["resolved_at", iso(`${alias}.resolved_at`)]
+  ])
+
+/** The bug as realtime events carry it: without its description. */
+const summaryJson = (alias: string) =>
+  jsonObject(alias, [
+    "id", "village_id", "repo_id", "provider", "issue_id", "issue_number", "title", "status", "severity",
     "category", "assigned_agent_id", "source", "metadata", "version",
     ["created_at", iso(`${alias}.created_at`)],
     ["updated_at", iso(`${alias}.updated_at`)],
@@ -62,12 +87,29 @@ const decodeEvents = decodeJsonRows(BugEvent)
 export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
+    const log = yield* EventLog
     const bugSelect = sql.literal(`${bugJson("b")}::text as json`)
 
     const first = <E, R>(rows: Effect.Effect<ReadonlyArray<{ readonly json: string }>, E, R>) =>
       rows.pipe(Effect.flatMap(decodeBugs), Effect.map((bugs) => Option.fromNullable(bugs[0])))
 
+    const current = <E, R>(rows: Effect.Effect<ReadonlyArray<{ readonly json: string; readonly lease_held: boolean | null }>, E, R>) =>
+      rows.pipe(
+        Effect.flatMap((rs) =>
+          rs.length === 0
+            ? Effect.succeed(Option.none<Current>())
+            : decodeBugs(rs).pipe(Effect.map(([bug]) => Option.some({ bug, json: rs[0].json, leaseHeld: rs[0].lease_held === true })))
+        )
+      )
+
     const find = (id: BugId) => first(sql<{ json: string }>`select ${bugSelect} from bug_bots b where b.id = ${id}`)
+
+    /** The bug as it is now (no lock: `write` checks its version), and whether `leaseToken` names its live lease. */
+    const read = (id: BugId, leaseToken?: string) =>
+      current(sql<{ json: string; lease_held: boolean | null }>`
+        select ${bugSelect},
+          ${leaseToken === undefined ? sql`null` : sql`b.lease_token = ${leaseToken}::uuid and b.lease_expires_at > now()`} as lease_held
+        from bug_bots b where b.id = ${id}`)
 
     /** The bug's wire JSON, undecoded, with what authorizing a read of it needs. */
     const findJson = (id: BugId) =>
@@ -76,8 +118,6 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         Effect.map((rows) => Option.fromNullable(rows[0]))
       )
 
-    /** The bug, locked for the rest of the transaction. */
-    const lock = (id: BugId) => first(sql<{ json: string }>`select ${bugSelect} from bug_bots b where b.id = ${id} for update`)
 
     const findUpstream = (provider: Provider, repoId: RepoId, issueId: number) =>
       sql<{ id: BugId }>`select id from bug_bots where provider = ${provider} and repo_id = ${repoId} and issue_id = ${issueId}`.pipe(
@@ -92,13 +132,18 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           ${entry.to_status}::bug_status, ${entry.note}, ${sql.json(entry.data)}, ${author.correlationId}`
     const eventColumns = sql.literal("bug_id, kind, actor_type, actor_id, from_status, to_status, note, data, correlation_id")
 
-    /** Inserts a bug with its first lifecycle event, in one statement. */
+    /** Inserts a bug with its first lifecycle event and its realtime event, in one statement. */
     const insert = (bug: NewBug, status: BugStatus, entry: LifecycleEntry, author: Author) => {
       const row = { id: randomUUID(), ...bug, status, metadata: sql.json(bug.metadata) }
-      return first(sql<{ json: string }>`
+      const published = log.appendFromRow("bug_bot_spawn", bug, "b", summaryJson("b"), author.correlationId)
+      return sql<{ json: string; lease_held: null }>`
         with b as (insert into bug_bots ${sql.insert(row)} returning *),
-        logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b)
-        select ${bugSelect} from b`).pipe(Effect.map(Option.getOrThrow))
+        logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
+        published as (${published.insert})
+        select ${bugSelect}, null as lease_held, ${published.notify("published")} from b, published`.pipe(
+        current,
+        Effect.map(Option.getOrThrow)
+      )
     }
 
     const assignments = (patch: BugPatch): ReadonlyArray<Fragment> => {
@@ -121,29 +166,45 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       return set
     }
 
-    /** Applies `patch` (version + 1) and appends its lifecycle event, in one statement; the bug and its lease's end. */
-    const update = (id: BugId, patch: BugPatch, entry: LifecycleEntry, author: Author) =>
-      sql<{ json: string; lease_expires_at: Date | null }>`
+    /**
+     * Applies `patch` (version + 1) to the bug as it was read, with its lifecycle event and its
+     * realtime event, in one statement. It is a compare-and-set: nothing is written when the bug has
+     * moved on since (another version), or when `leaseToken` no longer names its live lease; then
+     * None, and the caller reads again. The bug's JSON and its lease's end otherwise.
+     */
+    const write = (bug: Bug, patch: BugPatch, entry: LifecycleEntry, author: Author, event: RealtimeEventName, leaseToken?: string) => {
+      const published = log.appendFromRow(event, bug, "b", summaryJson("b"), author.correlationId)
+      const leased = leaseToken === undefined ? sql`` : sql`and lease_token = ${leaseToken}::uuid and lease_expires_at > now()`
+      return sql<{ json: string; lease_expires_at: Date | null }>`
         with b as (
           update bug_bots set ${sql.csv([...assignments(patch), sql`version = version + 1`, sql`updated_at = now()`])}
-          where id = ${id} returning *),
-        logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b)
-        select ${bugSelect}, b.lease_expires_at from b`.pipe(
-        Effect.flatMap((rows) =>
-          decodeBugs(rows).pipe(
-            Effect.map(([bug]) => ({
-              bug,
-              leaseExpiresAt: Option.map(Option.fromNullable(rows[0].lease_expires_at), (date) => DateTime.unsafeMake(date))
-            }))
-          )
+          where id = ${bug.id} and version = ${bug.version} ${leased} returning *),
+        logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
+        published as (${published.insert})
+        select ${bugSelect}, b.lease_expires_at, ${published.notify("published")} from b, published`.pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) => ({
+            json: row.json,
+            leaseExpiresAt: Option.map(Option.fromNullable(row.lease_expires_at), (date) => DateTime.unsafeMake(date))
+          }))
         )
       )
+    }
 
     /** A lifecycle event that is not a change of the bug (a note). */
-    const appendEvent = (id: BugId, entry: LifecycleEntry, author: Author) =>
+    /** A lifecycle event that is not a change of the bug (a note); with `leaseToken`, only while that lease is live (else None). */
+    const appendEvent = (id: BugId, entry: LifecycleEntry, author: Author, leaseToken?: string) =>
       sql<{ json: string }>`
-        with e as (insert into bug_bot_events (${eventColumns}) values (${eventValues(sql`${id}`, entry, author)}) returning *)
-        select ${sql.literal(eventJson("e"))}::text as json from e`.pipe(Effect.flatMap(decodeEvents), Effect.map((events) => events[0]))
+        with e as (
+          insert into bug_bot_events (${eventColumns})
+          select ${eventValues(sql`${id}`, entry, author)}
+          ${leaseToken === undefined ? sql`` : sql`where exists (
+            select 1 from bug_bots where id = ${id} and lease_token = ${leaseToken}::uuid and lease_expires_at > now())`}
+          returning *)
+        select ${sql.literal(eventJson("e"))}::text as json from e`.pipe(
+        Effect.flatMap(decodeEvents),
+        Effect.map((events) => Option.fromNullable(events[0]))
+      )
 
     /** Lifecycle events oldest first; `afterSeq` is the position of the previous page's last. */
     const events = (id: BugId, limit: number, afterSeq: number | undefined) =>
@@ -215,7 +276,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       const filters = sql`${scope.repoId === undefined ? sql`` : sql`and repo_id = ${scope.repoId}`} ${
         scope.minSeverity === undefined ? sql`` : sql`and severity_rank <= ${severityRank(scope.minSeverity)}`
       }`
-      return first(sql<{ json: string }>`
+      return current(sql<{ json: string; lease_held: null }>`
         with mine as (
           select * from bug_bots
           where assigned_agent_id = ${scope.agentId} and status = 'assigned' ${filters}
@@ -229,16 +290,10 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           order by f.severity_rank, f.created_at, f.id limit 1
           for update of f skip locked
         )
-        select ${bugSelect}
+        select ${bugSelect}, null as lease_held
         from (select * from free union all select * from mine) b
         order by b.severity_rank, b.created_at, b.id limit 1`)
     }
-
-    /** Whether `token` names the bug's live lease; locks the row. */
-    const holdsLease = (id: BugId, token: string) =>
-      sql<{ held: boolean }>`
-        select coalesce(lease_token = ${token}::uuid and lease_expires_at > now(), false) as held
-        from bug_bots where id = ${id} for update`.pipe(Effect.map((rows) => rows[0]?.held === true))
 
     /** Moves the end of a live lease to `seconds` from now; its new expiry, if it was held. */
     const extendLease = (id: BugId, token: string, seconds: number) =>
@@ -257,8 +312,9 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         for update skip locked`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
     return {
-      find, findJson, lock, findUpstream, isInVillage, insert, update, appendEvent, events, list, claimable, holdsLease, extendLease,
+      find, findJson, read, findUpstream, isInVillage, insert, write, appendEvent, events, list, claimable, extendLease,
       lockExpiredLeases
     } as const
-  })
+  }),
+  dependencies: [EventLog.Default]
 }) {}
