@@ -56,9 +56,9 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       relayPollInterval: yield* Config.duration("BUGBOTS_RELAY_POLL").pipe(Config.withDefault(Duration.millis(500))),
       /** A WebSocket silent this long (no message, no pong to the server's ping) is dropped; 8..960. */
       wsIdleSeconds: yield* Config.integer("BUGBOTS_WS_IDLE_SECONDS").pipe(Config.withDefault(30)),
-      /** Bytes a WebSocket may have queued unsent; past it, its events wait (in the shared hub) for it to drain. */
+      /** Bytes a WebSocket may have queued unsent (a catching-up socket is written only below it); Bun drops one past 4× it. */
       wsBufferBytes: yield* Config.integer("BUGBOTS_WS_BUFFER_BYTES").pipe(Config.withDefault(1024 * 1024)),
-      /** How long a WebSocket may stay over `wsBufferBytes` before it is closed as a slow consumer (4008). */
+      /** How long a WebSocket may stay over `wsBufferBytes` (then closed 4008), or take none of what Bun holds for it (then dropped). */
       wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10)))
     }
   })

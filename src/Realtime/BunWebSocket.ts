@@ -15,6 +15,8 @@ export interface SocketData {
   run: (message: string | Uint8Array) => void
   /** `/ws` only: told when the socket has closed, whoever closed it. */
   readonly onClose?: () => void
+  /** `/ws` only: told when Bun has written out part of the socket's backlog. */
+  readonly onDrain?: () => void
 }
 
 export type ServerWebSocket = Bun.ServerWebSocket<SocketData>
@@ -22,7 +24,7 @@ export type ServerWebSocket = Bun.ServerWebSocket<SocketData>
 export interface Settings {
   /** Seconds without a message or a pong before Bun drops the socket; it pings shortly before. */
   readonly idleSeconds: number
-  /** The soft bound on a socket's unsent bytes (see `Ws.ts`); Bun's hard bound is a multiple of it. */
+  /** The soft bound on a socket's unsent bytes (see `Ws.ts`); Bun's hard bound is a small multiple of it. */
   readonly bufferBytes: number
 }
 
@@ -51,8 +53,11 @@ const configured = new WeakSet<BunServer>()
  * platform-bun builds the server with Bun's default WebSocket options: idle timeout 120 s, and past
  * 16 MB unsent a socket silently drops messages (a gap). The handlers are reinstalled once,
  * unchanged in behaviour, with the configured idle timeout (Bun pings a quiet client shortly before
- * it and drops one that does not answer: the heartbeat) and a hard bound that closes the socket
- * instead of dropping (the client then resumes with `since`).
+ * it and drops one that does not answer: the heartbeat), a `drain` handler (how `/ws` tells a slow
+ * socket from a stalled one), and a hard bound on what Bun holds for one socket: past it Bun drops
+ * the socket at once, freeing what it held, instead of dropping messages (the client then resumes
+ * with `since`). It is a few times the soft bound, so that a burst does not drop a reader that
+ * keeps up, and it is what a stalled socket may hold until `Ws.ts` drops it.
  */
 const configure = (server: BunServer, settings: Settings) => {
   if (configured.has(server)) return
@@ -61,13 +66,16 @@ const configure = (server: BunServer, settings: Settings) => {
     websocket: {
       idleTimeout: Math.min(960, Math.max(8, settings.idleSeconds)),
       sendPings: true,
-      backpressureLimit: Math.max(16 * 1024 * 1024, 4 * settings.bufferBytes),
+      backpressureLimit: 4 * settings.bufferBytes,
       closeOnBackpressureLimit: true,
       open(ws) {
         Deferred.unsafeDone(ws.data.deferred, Exit.succeed(ws))
       },
       message(ws, message) {
         ws.data.run(message)
+      },
+      drain(ws) {
+        ws.data.onDrain?.()
       },
       close(ws, code, closeReason) {
         ws.data.onClose?.()
@@ -91,6 +99,7 @@ export interface Handlers {
   /** Every frame the client sends, from the first one on. */
   readonly onMessage: (message: string | Uint8Array) => void
   readonly onClose: () => void
+  readonly onDrain: () => void
 }
 
 /**
@@ -108,7 +117,8 @@ export const upgrade = (request: HttpServerRequest.HttpServerRequest, settings: 
       closeDeferred: yield* Deferred.make<void, Socket.SocketCloseError>(),
       buffer: [],
       run: handlers.onMessage,
-      onClose: handlers.onClose
+      onClose: handlers.onClose,
+      onDrain: handlers.onDrain
     }
     if (!server.upgrade(BunHttpServerRequest.toRequest(request), { data })) return Option.none<Upgraded>()
     const ws = yield* Deferred.await(data.deferred)

@@ -61,23 +61,40 @@ interface Deps {
 const socketClosed = Symbol("socketClosed")
 type Incoming = string | Uint8Array | typeof socketClosed
 
+/** When Bun last wrote part of the socket's backlog out (its `drain` handler), as `Date.now()`. */
+interface Drains {
+  last: number
+}
+
 /**
  * One WebSocket connection: one fiber taking the client's messages in order, and a fiber per room
  * still catching up (replay, then what arrived meanwhile); after that the room's events come from
  * Bun's topic (see `WsFanout`) without any fiber of ours.
  *
- * Bounded per connection: catching up writes only while the socket has at most `bufferBytes`
- * unsent (a long `since` replay proceeds at the client's pace); a socket that stays over that bound
- * for `stallTimeout`, or falls more than `maxPending` events behind while catching up, is closed
- * with 4008, and nobody else waits for it. Past a hard bound (`BunWebSocket.ts`) Bun closes it at once.
+ * Bounded per connection, and nobody else waits for a slow socket. Catching up writes only while
+ * the socket has at most `bufferBytes` unsent (a long `since` replay proceeds at the client's
+ * pace). The socket is closed with 4008 when it falls more than `maxPending` events behind while
+ * catching up, or stays over `bufferBytes` unsent for `stallTimeout`. It is dropped at once when
+ * for `stallTimeout` Bun has held bytes for it and written none of them out: stalled. Bun holds
+ * bytes only once the kernel's send buffer is full, so this holds however the backlog is split
+ * between Bun and the kernel. Topic publishes report nothing per socket: the sweep sees what Bun
+ * holds, and Bun's `drain` says when it wrote some out. Past a hard bound (`BunWebSocket.ts`) Bun
+ * drops the socket itself.
  */
-const serveConnection = (ws: ServerWebSocket, incoming: Queue.Dequeue<Incoming>, principal: Principal, deps: Deps) =>
+const serveConnection = (
+  ws: ServerWebSocket,
+  incoming: Queue.Dequeue<Incoming>,
+  drains: Drains,
+  principal: Principal,
+  deps: Deps
+) =>
   Effect.gen(function* () {
     const catchingUp = yield* FiberMap.make<string>()
     const { bufferBytes } = deps.settings
     const stallMillis = Duration.toMillis(deps.settings.stallTimeout)
     let open = true
-    let stalledSince: number | undefined
+    let holdingSince: number | undefined
+    let overSince: number | undefined
 
     const close = (code: number, reason: string) => {
       if (!open) return
@@ -85,21 +102,33 @@ const serveConnection = (ws: ServerWebSocket, incoming: Queue.Dequeue<Incoming>,
       ws.close(code, reason)
     }
     const slow = (reason: string) => close(slowConsumerCloseCode, `slow consumer: ${reason}; reconnect with since`)
+    /**
+     * Without a close frame: behind a backlog that does not move it would never go out, and Bun
+     * would hold both meanwhile. The client sees 1006 and resumes with `since` just the same.
+     */
+    const drop = () => {
+      if (!open) return
+      open = false
+      ws.terminate()
+    }
     const send = (frame: string) => {
       if (open && ws.send(frame) === 0) slow("the socket dropped a message")
     }
     const overBound = () => open && ws.getBufferedAmount() > bufferBytes
 
-    /** Whether the socket has stayed over its bound too long (then it is closed). */
+    /** Whether the socket has broken one of its bounds for `stallTimeout` (then it is closed). */
     const stalled = () => {
-      if (!overBound()) {
-        stalledSince = undefined
+      const unsent = ws.getBufferedAmount()
+      if (unsent === 0) {
+        holdingSince = overSince = undefined
         return false
       }
-      stalledSince ??= Date.now()
-      if (Date.now() - stalledSince <= stallMillis) return false
-      slow("too many unsent messages")
-      return true
+      const now = Date.now()
+      holdingSince ??= now
+      overSince = unsent > bufferBytes ? (overSince ?? now) : undefined
+      if (now - Math.max(holdingSince, drains.last) > stallMillis) drop()
+      else if (overSince !== undefined && now - overSince > stallMillis) slow("too many unsent messages")
+      return !open
     }
 
     const drained = Effect.gen(function* () {
@@ -204,9 +233,13 @@ export const WsRoute = Layer.unwrapScoped(
       settings: { bufferBytes: config.wsBufferBytes, stallTimeout: config.wsStallTimeout },
       backlogs: new Set()
     }
-    /** One sweep over every connection's backlog: a few times per stall timeout, at most once a second. */
+    /**
+     * One sweep over every connection's backlog, a few times per stall timeout and at least every
+     * 250 ms: a stalled socket is dropped within the stall timeout and two sweeps (the first to see
+     * its backlog, the one that finds it still there).
+     */
     yield* Effect.sync(() => deps.backlogs.forEach((check) => check())).pipe(
-      Effect.repeat(Schedule.spaced(Duration.millis(Math.min(1000, Duration.toMillis(config.wsStallTimeout) / 4)))),
+      Effect.repeat(Schedule.spaced(Duration.millis(Math.min(250, Duration.toMillis(config.wsStallTimeout) / 4)))),
       Effect.forkScoped
     )
 
@@ -217,16 +250,20 @@ export const WsRoute = Layer.unwrapScoped(
           return yield* Effect.fail(new UpgradeRequired({ message: "GET /ws expects a WebSocket upgrade" }))
         }
         const incoming = yield* Queue.unbounded<Incoming>()
+        const drains: Drains = { last: 0 }
         const upgraded = yield* upgrade(request, settings, {
           onMessage: (message) => Queue.unsafeOffer(incoming, message),
-          onClose: () => Queue.unsafeOffer(incoming, socketClosed)
+          onClose: () => Queue.unsafeOffer(incoming, socketClosed),
+          onDrain: () => {
+            drains.last = Date.now()
+          }
         })
         if (Option.isNone(upgraded)) {
           return yield* Effect.fail(new UpgradeRequired({ message: "the WebSocket upgrade failed" }))
         }
         yield* fanout.attach(upgraded.value.server)
         // Interrupted when the service starts stopping: the socket then closes with 1001 (going away).
-        runConnection(Effect.raceFirst(serveConnection(upgraded.value.ws, incoming, principal, deps), shutdown.started))
+        runConnection(Effect.raceFirst(serveConnection(upgraded.value.ws, incoming, drains, principal, deps), shutdown.started))
         return HttpServerResponse.empty()
       }).pipe(Effect.catchTags({
         Unauthenticated: (e) => Effect.succeed(failureResponse(e)),

@@ -1,4 +1,5 @@
-import { type Chunk, Deferred, Effect, Queue, Schedule } from "effect"
+import { type Chunk, Deferred, Duration, Effect, Queue, Schedule } from "effect"
+import { AppConfig } from "../Config.js"
 import { ServiceUnavailable } from "../Domain/Errors.js"
 import type { BunServer, ServerWebSocket } from "./BunWebSocket.js"
 import { EventHub } from "./EventHub.js"
@@ -40,25 +41,37 @@ export interface Joiner {
  * C++ loop over the sockets). A socket joins a room's topic only once it has caught up: it
  * registers as a joiner (collecting live events), replays the log up to the fan-out's position at
  * registration, drains what it collected, and subscribes to the topic in the same synchronous step
- * that finds nothing left to drain. Events are handed out one synchronous step per batch, so that
- * step falls between two events: no gap, no duplicate.
+ * that finds nothing left to drain. Each event is handed out (to the joiners and the topics) in one
+ * synchronous step, so that step falls between two events: no gap, no duplicate.
+ *
+ * After about `BUGBOTS_WS_BUFFER_BYTES` of frames the fan-out lets the event loop run, so that the
+ * sockets of readers that keep up write a burst out as it comes, and only a socket that lags
+ * accumulates it in Bun, up to the hard bound (`BunWebSocket.ts`).
  */
 export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
   scoped: Effect.gen(function* () {
     const hub = yield* EventHub
+    const { wsBufferBytes } = yield* AppConfig
     const started = yield* Deferred.make<void>()
     const joiners = new Map<string, Set<Joiner>>()
     let position = 0
     let server: BunServer | undefined
 
     const deliver = (events: Chunk.Chunk<LogEntry>) =>
-      Effect.sync(() => {
+      Effect.gen(function* () {
+        let handedOut = 0
         for (const event of events) {
+          if (handedOut > wsBufferBytes) {
+            handedOut = 0
+            yield* Effect.sleep(Duration.zero)
+          }
           position = Number(event.id)
           for (const room of event.rooms) {
             const waiting = joiners.get(room)
             if (waiting !== undefined) for (const joiner of waiting) joiner.pending.push(event)
-            server?.publish(room, eventFrame(event, room))
+            const frame = eventFrame(event, room)
+            server?.publish(room, frame)
+            handedOut += frame.length
           }
         }
       })
