@@ -89,6 +89,8 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
     const sql = yield* PgClient.PgClient
     const log = yield* EventLog
     const bugSelect = sql.literal(`${bugJson("b")}::text as json`)
+    const bugSummary = summaryJson("b")
+    const eventSelect = sql.literal(`${eventJson("e")}::text as json`)
 
     const first = <E, R>(rows: Effect.Effect<ReadonlyArray<{ readonly json: string }>, E, R>) =>
       rows.pipe(Effect.flatMap(decodeBugs), Effect.map((bugs) => Option.fromNullable(bugs[0])))
@@ -135,7 +137,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
     /** Inserts a bug with its first lifecycle event and its realtime event, in one statement. */
     const insert = (bug: NewBug, status: BugStatus, entry: LifecycleEntry, author: Author) => {
       const row = { id: randomUUID(), ...bug, status, metadata: sql.json(bug.metadata) }
-      const published = log.appendFromRow("bug_bot_spawn", bug, "b", summaryJson("b"), author.correlationId)
+      const published = log.appendFromRow("bug_bot_spawn", bug, "b", bugSummary, author.correlationId)
       return sql<{ json: string; lease_held: null }>`
         with b as (insert into bug_bots ${sql.insert(row)} returning *),
         logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
@@ -173,7 +175,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
      * None, and the caller reads again. The bug's JSON and its lease's end otherwise.
      */
     const write = (bug: Bug, patch: BugPatch, entry: LifecycleEntry, author: Author, event: RealtimeEventName, leaseToken?: string) => {
-      const published = log.appendFromRow(event, bug, "b", summaryJson("b"), author.correlationId)
+      const published = log.appendFromRow(event, bug, "b", bugSummary, author.correlationId)
       const leased = leaseToken === undefined ? sql`` : sql`and lease_token = ${leaseToken}::uuid and lease_expires_at > now()`
       return sql<{ json: string; lease_expires_at: Date | null }>`
         with b as (
@@ -201,7 +203,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           ${leaseToken === undefined ? sql`` : sql`where exists (
             select 1 from bug_bots where id = ${id} and lease_token = ${leaseToken}::uuid and lease_expires_at > now())`}
           returning *)
-        select ${sql.literal(eventJson("e"))}::text as json from e`.pipe(
+        select ${eventSelect} from e`.pipe(
         Effect.flatMap(decodeEvents),
         Effect.map((events) => Option.fromNullable(events[0]))
       )
@@ -209,7 +211,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
     /** Lifecycle events oldest first; `afterSeq` is the position of the previous page's last. */
     const events = (id: BugId, limit: number, afterSeq: number | undefined) =>
       sql<{ json: string; seq: string }>`
-        select ${sql.literal(eventJson("e"))}::text as json, e.seq from bug_bot_events e
+        select ${eventSelect}, e.seq from bug_bot_events e
         where e.bug_id = ${id} ${afterSeq === undefined ? sql`` : sql`and e.seq > ${afterSeq}`}
         order by e.seq limit ${limit + 1}`.pipe(
         Effect.flatMap((rows) =>
