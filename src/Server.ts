@@ -12,7 +12,7 @@ import { TracingLive } from "./Tracing.js"
 import { EventHub } from "./Realtime/EventHub.js"
 import { RelayLive } from "./Realtime/Relay.js"
 import { Rooms } from "./Realtime/Rooms.js"
-import { WsFanout } from "./Realtime/WsFanout.js"
+import { RoomFeed } from "./Realtime/RoomFeed.js"
 import { Shutdown } from "./Shutdown.js"
 import { withDb } from "./Sql/Retry.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
@@ -46,7 +46,7 @@ export const ServicesLive = Layer.mergeAll(
   Webhooks.Default,
   EventHub.Default,
   Rooms.Default,
-  WsFanout.Default,
+  RoomFeed.Default,
   Jobs.Default,
   Shutdown.Default
 )

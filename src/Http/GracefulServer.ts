@@ -2,16 +2,7 @@ import { HttpServer, HttpServerRequest } from "@effect/platform"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config.js"
 import { Shutdown } from "../Shutdown.js"
-
-/** What the drain uses of the Bun server. */
-interface BunServer {
-  stop(closeActiveConnections?: boolean): Promise<void>
-  readonly pendingRequests: number
-  readonly pendingWebSockets: number
-}
-
-const isBunServer = (u: unknown): u is BunServer =>
-  typeof u === "object" && u !== null && "stop" in u && typeof u.stop === "function" && "pendingRequests" in u
+import { bunServerOf } from "./BunServer.js"
 
 /** After the grace, how long the requests answered 503 have to get that answer out before their connections are closed. */
 const cutWindow = Duration.seconds(1)
@@ -42,11 +33,10 @@ export const GracefulServerLive = Layer.effect(
         Effect.gen(function* () {
           // platform-bun keeps the Bun server to itself but hands it to every request; with no
           // request ever served there is nothing to drain (and platform-bun stops it anyway).
-          let bun: BunServer | undefined
+          let bun: Bun.Server<unknown> | undefined
           let closed: Promise<void> = Promise.resolve()
           const capture = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
-            const candidate = Reflect.get(request, "bunServer")
-            if (isBunServer(candidate)) bun = candidate
+            bun = Option.getOrUndefined(bunServerOf(request))
           })
           const app = Effect.suspend(() => (bun === undefined ? Effect.zipRight(capture, httpApp) : httpApp))
 

@@ -1,6 +1,7 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { Socket } from "@effect/platform"
 import { BunHttpServerRequest } from "@effect/platform-bun"
+import { bunServerOf } from "../Http/BunServer.js"
 import { Deferred, Effect, Exit, Option } from "effect"
 
 /**
@@ -34,18 +35,6 @@ export interface BunServer {
   reload(options: { websocket: Bun.WebSocketHandler<SocketData> }): unknown
   publish(topic: string, data: string): number
 }
-
-const isBunServer = (u: unknown): u is BunServer =>
-  typeof u === "object" && u !== null && "upgrade" in u && typeof u.upgrade === "function" &&
-  "reload" in u && typeof u.reload === "function" && "publish" in u && typeof u.publish === "function"
-
-/**
- * The Bun server behind a request. platform-bun keeps it on its request object and exposes only
- * an Effect `Socket` on upgrade, which hides what `/ws` needs: the send status and buffered amount
- * (slow consumers) and close codes. Checked at run time: a platform-bun without it fails loudly.
- */
-const serverOf = (request: HttpServerRequest.HttpServerRequest) =>
-  Option.liftPredicate(Reflect.get(request, "bunServer"), isBunServer)
 
 const configured = new WeakSet<BunServer>()
 
@@ -108,7 +97,9 @@ export interface Handlers {
  */
 export const upgrade = (request: HttpServerRequest.HttpServerRequest, settings: Settings, handlers: Handlers) =>
   Effect.gen(function* () {
-    const server = yield* serverOf(request).pipe(
+    const server = yield* bunServerOf(request).pipe(
+      // Its `reload` accepts the WebSocket handlers alone, which Bun's typings do not say.
+      Effect.map((bun) => bun as unknown as BunServer),
       Effect.orElse(() => Effect.dieMessage("@effect/platform-bun no longer exposes the Bun server on its requests"))
     )
     configure(server, settings)

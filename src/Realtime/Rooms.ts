@@ -1,17 +1,23 @@
 import { PgClient } from "@effect/sql-pg"
-import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Data, Effect, Option, Queue, Schema, type Scope, Stream } from "effect"
 import { authorize } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
-import { type Forbidden, NotFound, type ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import { type Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
 import { Agents } from "../Agents/Agents.js"
 import { AgentId, RepoId, VillageId } from "../Domain/Ids.js"
 import { Villages } from "../Villages/Villages.js"
 import { withDb } from "../Sql/Retry.js"
-import { EventHub } from "./EventHub.js"
+import { RoomFeed } from "./RoomFeed.js"
 import type { LogEntry } from "./Events.js"
 import { entryColumns, logBatchSize } from "./EventLog.js"
 
 export type RoomError = NotFound | Forbidden | ValidationFailed
+
+/** How many live events a watcher still catching up (or an RPC watcher) may fall behind. */
+export const maxPending = 10_000
+
+/** A watcher that does not keep up with its room. */
+export class TooFarBehind extends Data.TaggedError("TooFarBehind")<{ readonly message: string }> {}
 
 const roomKinds = ["village", "repo", "agent"] as const
 type RoomKind = (typeof roomKinds)[number]
@@ -32,7 +38,7 @@ export const parseRoom = (room: string) => {
 }
 
 /** A `since` cursor: the id of an event, as a decimal string. */
-export const parseSince = (since: string | undefined) =>
+const parseSince = (since: string | undefined) =>
   since === undefined
     ? Effect.succeed(undefined)
     : cursorPattern.test(since)
@@ -46,7 +52,7 @@ export const parseSince = (since: string | undefined) =>
 export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
   effect: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
-    const hub = yield* EventHub
+    const feed = yield* RoomFeed
     const villages = yield* Villages
     const agents = yield* Agents
 
@@ -92,31 +98,53 @@ export class Rooms extends Effect.Service<Rooms>()("bugbots/Rooms", {
     })
 
     /**
-     * The room's events after `since` (replayed from the log), then live, with no gap and no
-     * duplicate; without `since`, live events from now on. The hub is subscribed before the log is
-     * read, and the replay stops at the hub's position, past which the subscription takes over.
+     * The one way to follow a room (authorized and joined once this succeeds), for `/ws` and RPC alike: its events after `since` (replayed from
+     * the log), then live, with no gap and no duplicate; without `since`, live events from now on.
+     * The watcher joins the feed before the log is read, and the replay stops at the feed's position
+     * at joining, past which the events it collected take over.
+     *
+     * With `handoff`, the stream ends once the watcher has caught up: at a moment when nothing is
+     * pending, `handoff` runs in the same synchronous step as the watcher leaves (a socket subscribes
+     * to the room's Bun topic, which carries every later event). With `maxPending`, a watcher that
+     * falls that far behind fails with `TooFarBehind`.
      */
-    const watch = (
+    const follow = (
       principal: Principal,
       room: string,
-      since: string | undefined
-    ): Stream.Stream<LogEntry, RoomError | ServiceUnavailable> =>
-      Stream.unwrapScoped(
+      since: string | undefined,
+      options: { readonly handoff?: () => void; readonly maxPending?: number } = {}
+    ): Effect.Effect<Stream.Stream<LogEntry, ServiceUnavailable | TooFarBehind>, RoomError | ServiceUnavailable, Scope.Scope> =>
         Effect.gen(function* () {
           const after = yield* parseSince(since)
           yield* authorize_(principal, room)
-          const { queue, position } = yield* hub.subscribe
+          const { joiner, position } = yield* feed.join(room)
           const start = after ?? position
-          const replay = replay_(room, start, position)
           const last = Math.max(start, position)
-          const live = Stream.fromQueue(queue).pipe(
-            Stream.filter((event) => Number(event.id) > last && event.rooms.includes(room))
+          const live = Stream.repeatEffectChunkOption(
+            Effect.suspend(() => {
+              const { handoff, maxPending } = options
+              if (maxPending !== undefined && Option.getOrElse(joiner.pending.unsafeSize(), () => 0) > maxPending) {
+                return Effect.fail(Option.some(new TooFarBehind({ message: `more than ${maxPending} events behind the room` })))
+              }
+              if (handoff !== undefined && feed.goLive(joiner, handoff)) return Effect.fail(Option.none())
+              return Queue.takeBetween(joiner.pending, 1, logBatchSize).pipe(Effect.map(Chunk.filter((event) => Number(event.id) > last)))
+            })
           )
-          return Stream.concat(replay, live)
+          return Stream.concat(replay_(room, start, position), live)
         })
+
+    /**
+     * `follow`, as one stream (RPC `WatchRoom`). A watcher that falls `maxPending` events behind is
+     * told to watch again with `since` (a 503), instead of growing this instance's memory.
+     */
+    const watch = (principal: Principal, room: string, since: string | undefined) =>
+      Stream.unwrapScoped(follow(principal, room, since, { maxPending })).pipe(
+        Stream.catchTag("TooFarBehind", (e) =>
+          Stream.fail(new ServiceUnavailable({ message: `${e.message}: watch again with since to resume` }))
+        )
       )
 
-    return { authorize: authorize_, watch, replay: replay_ } as const
+    return { authorize: authorize_, follow, watch } as const
   }),
-  dependencies: [EventHub.Default, Villages.Default, Agents.Default]
+  dependencies: [RoomFeed.Default, Villages.Default, Agents.Default]
 }) {}

@@ -1,6 +1,7 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Duration, Effect, Either, FiberMap, FiberSet, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import { Duration, Effect, Either, Exit, FiberMap, FiberSet, Layer, Option, Queue, Schedule, Schema, Scope, Stream } from "effect"
 import { Auth } from "../Auth/Auth.js"
+import { bearerToken } from "../Auth/Bearer.js"
 import type { Principal } from "../Auth/Principal.js"
 import { AppConfig } from "../Config.js"
 import { ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
@@ -9,16 +10,14 @@ import { codeOf } from "../Http/ErrorEnvelope.js"
 import { Shutdown } from "../Shutdown.js"
 import { type ServerWebSocket, upgrade } from "./BunWebSocket.js"
 import type { LogEntry } from "./Events.js"
-import { parseSince, Rooms } from "./Rooms.js"
-import { eventFrame, type Joiner, WsFanout } from "./WsFanout.js"
+import { eventFrame, RoomFeed } from "./RoomFeed.js"
+import { maxPending, Rooms } from "./Rooms.js"
 
 /** Close code for a client that does not read fast enough (application range 4000-4999). */
 export const slowConsumerCloseCode = 4008
 
 /** How often a writer blocked on a full socket looks again. */
 const drainPoll = Duration.millis(20)
-/** How many live events a socket still replaying may fall behind before it is closed. */
-const maxPending = 10_000
 
 const Since = Schema.Union(Text(20), Schema.NonNegativeInt.pipe(Schema.transform(Schema.String, { decode: String, encode: Number })))
 
@@ -32,11 +31,9 @@ const decodeClientMessage = Schema.decodeUnknownEither(ClientMessage)
 
 class UpgradeRequired extends Schema.TaggedError<UpgradeRequired>()("UpgradeRequired", { message: Schema.String }) {}
 
-const tokenOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const header = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")
-  if (header !== null) return header[1]
-  return new URL(request.url, "http://localhost").searchParams.get("token") ?? ""
-}
+/** The bearer token of the handshake, or `?token=` (browsers cannot set headers on a WebSocket). */
+const tokenOf = (request: HttpServerRequest.HttpServerRequest) =>
+  bearerToken(request.headers.authorization) ?? new URL(request.url, "http://localhost").searchParams.get("token") ?? ""
 
 const failureResponse = (error: Unauthenticated | ServiceUnavailable | UpgradeRequired) =>
   HttpServerResponse.unsafeJson(
@@ -51,7 +48,7 @@ export interface ConnectionSettings {
 
 interface Deps {
   readonly rooms: Rooms
-  readonly fanout: WsFanout
+  readonly feed: RoomFeed
   readonly settings: ConnectionSettings
   /** Connections whose backlog the route's sweeper looks at; each entry closes its socket if stalled. */
   readonly backlogs: Set<() => void>
@@ -69,7 +66,7 @@ interface Drains {
 /**
  * One WebSocket connection: one fiber taking the client's messages in order, and a fiber per room
  * still catching up (replay, then what arrived meanwhile); after that the room's events come from
- * Bun's topic (see `WsFanout`) without any fiber of ours.
+ * Bun's topic (see `RoomFeed`) without any fiber of ours.
  *
  * Bounded per connection, and nobody else waits for a slow socket. Catching up writes only while
  * the socket has at most `bufferBytes` unsent (a long `since` replay proceeds at the client's
@@ -148,33 +145,31 @@ const serveConnection = (
     const replyError = (error: { readonly _tag: string; readonly message: string }, room?: string) =>
       reply({ type: "error", code: codeOf(error._tag), message: error.message, ...(room === undefined ? {} : { room }) })
 
-    /** Replays `(after, position]`, then drains what arrived meanwhile, then joins the room's topic. */
-    const catchUp = (joiner: Joiner, after: number, position: number) =>
-      Effect.gen(function* () {
-        yield* deps.rooms.replay(joiner.room, after, position).pipe(Stream.runForEachChunk((chunk) => write(chunk, joiner.room)))
-        const last = Math.max(after, position)
-        while (open && !(yield* deps.fanout.goLive(joiner))) {
-          if (joiner.pending.length > maxPending) return slow("too far behind the room")
-          const batch = joiner.pending.splice(0)
-          yield* write(batch.filter((event) => Number(event.id) > last), joiner.room)
-          if (overBound()) yield* drained
-        }
-      }).pipe(
-        Effect.catchAll((error) => replyError(error, joiner.room)),
-        Effect.ensuring(deps.fanout.leave(joiner))
-      )
-
     const leaveRoom = (room: string) =>
       FiberMap.remove(catchingUp, room).pipe(Effect.zipRight(Effect.sync(() => open && ws.unsubscribe(room))))
 
+    /**
+     * Follows the room (`Rooms.follow`: replay, then what arrived meanwhile) at the socket's pace,
+     * until it has caught up: then the socket subscribes to the room's Bun topic, in the same
+     * synchronous step, and the room costs this connection no fiber any more.
+     */
     const subscribe = (room: string, since: string | undefined) =>
       Effect.gen(function* () {
-        const after = yield* parseSince(since)
-        yield* deps.rooms.authorize(principal, room)
         yield* leaveRoom(room)
-        const { joiner, position } = yield* deps.fanout.join(ws, room)
+        const scope = yield* Scope.make()
+        const events = yield* deps.rooms
+          .follow(principal, room, since, { handoff: () => open && ws.subscribe(room), maxPending })
+          .pipe(Scope.extend(scope), Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
         yield* reply({ type: "subscribed", room })
-        yield* FiberMap.run(catchingUp, room, catchUp(joiner, after ?? position, position))
+        yield* FiberMap.run(
+          catchingUp,
+          room,
+          events.pipe(
+            Stream.runForEachChunk((chunk) => write(chunk, room)),
+            Effect.catchAll((error) => (error._tag === "TooFarBehind" ? Effect.sync(() => slow("too far behind the room")) : replyError(error, room))),
+            Effect.ensuring(Scope.close(scope, Exit.void))
+          )
+        )
       }).pipe(Effect.catchAll((error) => replyError(error, room)))
 
     const handle = (raw: string | Uint8Array) =>
@@ -220,7 +215,7 @@ export const WsRoute = Layer.unwrapScoped(
   Effect.gen(function* () {
     const auth = yield* Auth
     const rooms = yield* Rooms
-    const fanout = yield* WsFanout
+    const feed = yield* RoomFeed
     const config = yield* AppConfig
     const shutdown = yield* Shutdown
     const settings = { idleSeconds: config.wsIdleSeconds, bufferBytes: config.wsBufferBytes }
@@ -229,7 +224,7 @@ export const WsRoute = Layer.unwrapScoped(
     const runConnection = yield* FiberSet.make().pipe(Effect.flatMap((set) => FiberSet.runtime(set)()))
     const deps: Deps = {
       rooms,
-      fanout,
+      feed,
       settings: { bufferBytes: config.wsBufferBytes, stallTimeout: config.wsStallTimeout },
       backlogs: new Set()
     }
@@ -261,7 +256,7 @@ export const WsRoute = Layer.unwrapScoped(
         if (Option.isNone(upgraded)) {
           return yield* Effect.fail(new UpgradeRequired({ message: "the WebSocket upgrade failed" }))
         }
-        yield* fanout.attach(upgraded.value.server)
+        yield* feed.attach(upgraded.value.server)
         // Interrupted when the service starts stopping: the socket then closes with 1001 (going away).
         runConnection(Effect.raceFirst(serveConnection(upgraded.value.ws, incoming, drains, principal, deps), shutdown.started))
         return HttpServerResponse.empty()

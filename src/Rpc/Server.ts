@@ -3,6 +3,7 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { Auth } from "../Auth/Auth.js"
+import { bearerToken } from "../Auth/Bearer.js"
 import { CurrentPrincipal } from "../Auth/Principal.js"
 import { correlationId, withCorrelationId } from "../Correlation.js"
 import { Shutdown } from "../Shutdown.js"
@@ -10,8 +11,6 @@ import { RpcHandlersLive } from "./Handlers.js"
 import { BugbotsRpcs, RpcAuthentication } from "./Rpcs.js"
 
 export const rpcPath = "/rpc"
-
-const bearer = (authorization: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1] ?? ""
 
 /**
  * Authenticates every call with the bearer token of its headers (for WebSocket: the handshake's,
@@ -25,7 +24,7 @@ export const RpcAuthenticationLive = Layer.effect(
     return RpcAuthentication.of(({ headers, next }) =>
       Effect.gen(function* () {
         const requestId = headers["x-request-id"] ?? (yield* correlationId) ?? randomUUID()
-        return yield* auth.authenticate(bearer(headers.authorization)).pipe(
+        return yield* auth.authenticate(bearerToken(headers.authorization) ?? "").pipe(
           Effect.flatMap((principal) => Effect.provideService(next, CurrentPrincipal, principal)),
           withCorrelationId(requestId)
         )

@@ -1,7 +1,7 @@
-import { type Chunk, Deferred, Duration, Effect, Queue, Schedule } from "effect"
+import { type Chunk, Deferred, Duration, Effect, Option, Queue, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
 import { ServiceUnavailable } from "../Domain/Errors.js"
-import type { BunServer, ServerWebSocket } from "./BunWebSocket.js"
+import type { BunServer } from "./BunWebSocket.js"
 import { EventHub } from "./EventHub.js"
 import type { LogEntry } from "./Events.js"
 
@@ -27,28 +27,25 @@ export const eventFrame = (event: LogEntry, room: string) => {
   return frame
 }
 
-/** A socket catching up on a room: replaying from the log, then taking what arrived meanwhile. */
+/** A watcher of a room catching up: the live events of the room since it registered, in id order. */
 export interface Joiner {
-  readonly ws: ServerWebSocket
   readonly room: string
-  /** Live events of the room that arrived since the joiner registered, in id order. */
-  readonly pending: Array<LogEntry>
+  readonly pending: Queue.Queue<LogEntry>
 }
 
 /**
- * The WebSocket side of the hub in this instance: one subscriber of the `EventHub` that hands each
- * event to Bun's native topic of every room it belongs to (`server.publish`: one serialisation, a
- * C++ loop over the sockets). A socket joins a room's topic only once it has caught up: it
- * registers as a joiner (collecting live events), replays the log up to the fan-out's position at
- * registration, drains what it collected, and subscribes to the topic in the same synchronous step
- * that finds nothing left to drain. Each event is handed out (to the joiners and the topics) in one
- * synchronous step, so that step falls between two events: no gap, no duplicate.
+ * The one subscriber of the `EventHub` in this instance, for every room watcher (`Rooms.watch`):
+ * it hands each event to the joiners of its rooms (watchers still catching up, and RPC watchers,
+ * which stay joiners) and to Bun's native topic of each room (`server.publish`: one serialisation,
+ * a C++ loop over the sockets that went live). Each event is handed out in one synchronous step, so
+ * a joiner's hand-off to the topic (`goLive`, also synchronous) falls between two events: no gap,
+ * no duplicate.
  *
  * After about `BUGBOTS_WS_BUFFER_BYTES` of frames the fan-out lets the event loop run, so that the
  * sockets of readers that keep up write a burst out as it comes, and only a socket that lags
  * accumulates it in Bun, up to the hard bound (`BunWebSocket.ts`).
  */
-export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
+export class RoomFeed extends Effect.Service<RoomFeed>()("bugbots/RoomFeed", {
   scoped: Effect.gen(function* () {
     const hub = yield* EventHub
     const { wsBufferBytes } = yield* AppConfig
@@ -68,9 +65,10 @@ export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
           position = Number(event.id)
           for (const room of event.rooms) {
             const waiting = joiners.get(room)
-            if (waiting !== undefined) for (const joiner of waiting) joiner.pending.push(event)
+            if (waiting !== undefined) for (const joiner of waiting) Queue.unsafeOffer(joiner.pending, event)
+            if (server === undefined) continue
             const frame = eventFrame(event, room)
-            server?.publish(room, frame)
+            server.publish(room, frame)
             handedOut += frame.length
           }
         }
@@ -83,38 +81,40 @@ export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
       yield* Queue.takeBetween(subscription.queue, 1, 4096).pipe(Effect.flatMap(deliver), Effect.forever)
     }).pipe(Effect.scoped, Effect.retry(untilTheRelayStarts), Effect.forkScoped)
 
-    /** Starts catching `ws` up on `room`; returns the joiner and the position its replay must reach. */
-    const join = (ws: ServerWebSocket, room: string) =>
-      Deferred.await(started).pipe(
-        Effect.timeoutFail({
-          duration: "10 seconds",
-          onTimeout: () => new ServiceUnavailable({ message: "the realtime relay has not reached the event log yet; retry later" })
-        }),
-        Effect.map(() => {
-          const joiner: Joiner = { ws, room, pending: [] }
-          const waiting = joiners.get(room) ?? new Set()
-          waiting.add(joiner)
-          joiners.set(room, waiting)
-          return { joiner, position }
-        })
-      )
-
     const forget = (joiner: Joiner) => {
       const waiting = joiners.get(joiner.room)
       waiting?.delete(joiner)
       if (waiting?.size === 0) joiners.delete(joiner.room)
     }
 
-    /** Leaves the joiners; true when it went live (subscribed to the topic), false while events remain to drain. */
-    const goLive = (joiner: Joiner) =>
-      Effect.sync(() => {
-        if (joiner.pending.length > 0) return false
-        forget(joiner)
-        joiner.ws.subscribe(joiner.room)
-        return true
-      })
+    /** Registers a joiner of `room` for the life of the scope; with the position its replay must reach. */
+    const join = (room: string) =>
+      Deferred.await(started).pipe(
+        Effect.timeoutFail({
+          duration: "10 seconds",
+          onTimeout: () => new ServiceUnavailable({ message: "the realtime relay has not reached the event log yet; retry later" })
+        }),
+        Effect.zipRight(Queue.unbounded<LogEntry>()),
+        Effect.map((pending) => {
+          const joiner: Joiner = { room, pending }
+          const waiting = joiners.get(room) ?? new Set()
+          waiting.add(joiner)
+          joiners.set(room, waiting)
+          return { joiner, position }
+        }),
+        Effect.tap(({ joiner }) => Effect.addFinalizer(() => Effect.sync(() => forget(joiner))))
+      )
 
-    const leave = (joiner: Joiner) => Effect.sync(() => forget(joiner))
+    /**
+     * When nothing is pending, leaves the joiners and runs `handoff` (a socket subscribing to the
+     * room's topic) in the same synchronous step; false while events remain to take.
+     */
+    const goLive = (joiner: Joiner, handoff: () => void) => {
+      if (Option.getOrElse(joiner.pending.unsafeSize(), () => 0) > 0) return false
+      forget(joiner)
+      handoff()
+      return true
+    }
 
     /** The Bun server whose topics the fan-out publishes to (known from the first upgrade). */
     const attach = (bun: BunServer) =>
@@ -122,7 +122,7 @@ export class WsFanout extends Effect.Service<WsFanout>()("bugbots/WsFanout", {
         server = bun
       })
 
-    return { join, goLive, leave, attach } as const
+    return { join, goLive, attach } as const
   }),
   dependencies: [EventHub.Default]
 }) {}
