@@ -9,6 +9,7 @@ import { HealthApi } from "./Health/Api.js"
 import { envelopeOpenApi } from "./Http/ErrorEnvelope.js"
 import { UsersApi } from "./Users/Api.js"
 import { VillagesApi } from "./Villages/Api.js"
+import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
@@ -22,6 +23,8 @@ export class Api extends HttpApi.make("bugbots")
   .add(AgentSessionsApi)
   .add(WebhooksApi)
   .add(WebhookAdminApi)
+  .add(ReportsApi)
+  .add(ReportIngestApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

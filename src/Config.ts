@@ -37,6 +37,13 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       embeddedPort: yield* Config.port("BUGBOTS_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),
       bootstrapToken: yield* optionalSecret("BUGBOTS_BOOTSTRAP_TOKEN"),
       githubWebhookSecret: yield* optionalSecret("GITHUB_WEBHOOK_SECRET"),
+      /** The service's address as clients reach it (DSNs of ingest keys); unset, the request's own. */
+      publicUrl: yield* Config.option(Config.url("BUGBOTS_PUBLIC_URL")).pipe(Config.map(Option.map((url) => url.href))),
+      /** Error reports per minute per ingest key (contract §9, §12); 0 turns the limit off. */
+      ingestRateLimit: yield* Config.integer("BUGBOTS_INGEST_RATE_LIMIT").pipe(
+        Config.validate({ message: "BUGBOTS_INGEST_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
+        Config.withDefault(6000)
+      ),
       /** Where spans are exported (OTLP/HTTP); unset, tracing costs nothing. */
       otlpEndpoint: yield* Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")).pipe(Config.map(Option.filter((url) => url.length > 0))),
       /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */

@@ -16,16 +16,18 @@ import { WsRoute } from "./Realtime/Ws.js"
 import { RpcRoutes } from "./Rpc/Server.js"
 import { UsersHttp } from "./Users/Http.js"
 import { VillagesHttp } from "./Villages/Http.js"
+import { ReportIngestHttp, ReportsHttp } from "./Reports/Http.js"
+import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" })
 
-export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes).pipe(Layer.provide(RequestMiddleware))
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes, SentryRoutes).pipe(Layer.provide(RequestMiddleware))
 
 /** REST, docs, `/ws` and `/rpc` on one Bun server (contract §1: one port for all), drained on shutdown. */
 export const HttpLive = HttpLayerRouter.serve(Routes, { disableLogger: true }).pipe(

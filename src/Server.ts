@@ -7,6 +7,8 @@ import { Bugs, LeaseSweeperLive } from "./Bugs/Bugs.js"
 import { AppConfig } from "./Config.js"
 import { HttpLive } from "./Http.js"
 import { Jobs } from "./Jobs/Jobs.js"
+import { RateLimits } from "./RateLimits/RateLimits.js"
+import { Reports } from "./Reports/Reports.js"
 import { LoggingLive } from "./Logging.js"
 import { TracingLive } from "./Tracing.js"
 import { EventHub } from "./Realtime/EventHub.js"
@@ -48,6 +50,8 @@ export const ServicesLive = Layer.mergeAll(
   Rooms.Default,
   RoomFeed.Default,
   Jobs.Default,
+  Reports.Default,
+  RateLimits.Default,
   Shutdown.Default
 )
 

@@ -87,7 +87,9 @@ describe("wire conventions", () => {
     expect(Object.keys(bug).sort()).toEqual(
       [
         "assigned_agent_id", "category", "created_at", "description", "id", "issue_id", "issue_number", "metadata", "provider",
-        "repo_id", "resolved_at", "severity", "source", "status", "title", "updated_at", "version", "village_id"
+        "repo_id", "resolved_at", "severity", "source", "status", "title", "updated_at", "version", "village_id",
+        "occurrences", "first_seen", "last_seen", "last_release", "environment", "trace_id", "request_id", "release_sha",
+        "sla_due_at", "resolution_notes", "commit_shas", "duplicate_of_id", "resolved_in_release"
       ].sort()
     )
     expect(bug).toMatchObject({ provider: "manual", source: "manual", issue_id: null, issue_number: null, status: "open", version: 1 })

@@ -4,6 +4,7 @@ import { Bug, type BugStatus, transitions } from "../src/Domain/Bug.js"
 import {
   type AgentRef,
   checkVersion,
+  defaultSlaPolicy,
   planAssign,
   planClaim,
   planLeaseExpiry,
@@ -42,6 +43,19 @@ const bug = (status: BugStatus, fields: Partial<Bug> = {}) =>
     created_at: now,
     updated_at: now,
     resolved_at: status === "resolved" || status === "closed" ? now : null,
+    occurrences: 0,
+    first_seen: null,
+    last_seen: null,
+    last_release: null,
+    environment: null,
+    trace_id: null,
+    request_id: null,
+    release_sha: null,
+    sla_due_at: null,
+    resolution_notes: null,
+    commit_shas: [],
+    duplicate_of_id: null,
+    resolved_in_release: null,
     ...fields
   })
 
@@ -161,29 +175,29 @@ describe("planUpstream", () => {
   const view = { title: "t", description: null, severity: null, action: "edited", source: "github" } as const
 
   test("nothing new is no change", () => {
-    expect(planUpstream(bug("open"), view)).toBeNull()
+    expect(planUpstream(bug("open"), view, defaultSlaPolicy)).toBeNull()
   })
 
   test("edits alone are one edited event naming what changed", () => {
-    const change = planUpstream(bug("open"), { ...view, title: "new", severity: "high", updated_at: "2026-01-02T00:00:00Z" })!
+    const change = planUpstream(bug("open"), { ...view, title: "new", severity: "high", updated_at: "2026-01-02T00:00:00Z" }, defaultSlaPolicy)!
     expect(change.patch).toMatchObject({ title: "new", severity: "high", metadata: { github_updated_at: "2026-01-02T00:00:00Z" } })
     expect(change.event).toMatchObject({ kind: "edited", data: { source: "github", changes: { title: { from: "t", to: "new" } } } })
   })
 
   test("a move carries the edits made with it, in one event", () => {
-    const change = planUpstream(bug("in_progress"), { ...view, title: "new", target: "resolved", action: "closed" })!
+    const change = planUpstream(bug("in_progress"), { ...view, title: "new", target: "resolved", action: "closed" }, defaultSlaPolicy)!
     expect(change.patch).toMatchObject({ status: "resolved", title: "new", resolved_at: "now" })
     expect(change.event).toMatchObject({ kind: "status_changed", from_status: "in_progress", to_status: "resolved", data: { action: "closed" } })
   })
 
   test("a move the table does not allow is no move; an older view than the last applied changes nothing", () => {
-    expect(planUpstream(bug("closed"), { ...view, target: "resolved" })).toBeNull()
+    expect(planUpstream(bug("closed"), { ...view, target: "resolved" }, defaultSlaPolicy)).toBeNull()
     const applied = bug("open", { metadata: { github_updated_at: "2026-05-01T00:00:00Z" } })
-    expect(planUpstream(applied, { ...view, title: "old", updated_at: "2026-04-01T00:00:00Z" })).toBeNull()
+    expect(planUpstream(applied, { ...view, title: "old", updated_at: "2026-04-01T00:00:00Z" }, defaultSlaPolicy)).toBeNull()
   })
 
   test("reopening upstream clears the agent", () => {
-    const change = planUpstream(bug("resolved", { assigned_agent_id: agent.id }), { ...view, target: "open", action: "reopened" })!
+    const change = planUpstream(bug("resolved", { assigned_agent_id: agent.id }), { ...view, target: "open", action: "reopened" }, defaultSlaPolicy)!
     expect(change.patch).toMatchObject({ status: "open", assigned_agent_id: null, resolved_at: null })
   })
 })

@@ -1,4 +1,4 @@
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
 import { JsonBody } from "../Http/JsonBody.js"
@@ -13,6 +13,7 @@ import {
   CreateBug,
   InvalidTransition,
   ListBugsParams,
+  PatchBug,
   VersionConflict
 } from "../Domain/Bug.js"
 import { Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
@@ -43,6 +44,16 @@ export class BugsApi extends HttpApiGroup.make("bugs")
       .addError(Forbidden)
   )
   .add(HttpApiEndpoint.get("get", "/bugs/:id").setPath(BugPath).addSuccess(Bug).addError(NotFound).addError(Forbidden))
+  .add(
+    HttpApiEndpoint.patch("edit", "/bugs/:id")
+      .setPath(BugPath)
+      .setPayload(PatchBug)
+      .addSuccess(Bug)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(VersionConflict)
+      .annotate(OpenApi.Description, "Edits triage fields (kind edited, a bug_bot_update); a new severity moves sla_due_at by the village's policy.")
+  )
   .add(
     HttpApiEndpoint.post("assign", "/bugs/:id/assign")
       .setPath(BugPath)

@@ -6,13 +6,18 @@ import type { AgentPrincipal, Principal } from "../Auth/Principal.js"
 import { Agents } from "../Agents/Agents.js"
 import { correlationId } from "../Correlation.js"
 import { AgentPaused } from "../Domain/Agent.js"
-import { Bug, type BugStatus, type ChangeStatus, type CreateBug, isTerminal, type ListBugsParams } from "../Domain/Bug.js"
+import { Bug, type BugStatus, type ChangeStatus, type CreateBug, isTerminal, type ListBugsParams, type PatchBug } from "../Domain/Bug.js"
 import {
   type Actor,
   type Change,
   checkVersion,
   created,
+  defaultSlaPolicy,
   planAssign,
+  planEdit,
+  planMerge,
+  planRegression,
+  planUnmerge,
   planClaim,
   planLeaseExpiry,
   planRelease,
@@ -22,6 +27,7 @@ import {
   type UpstreamIssue
 } from "../Domain/BugLifecycle.js"
 import { Forbidden, NotFound } from "../Domain/Errors.js"
+import { CannotMerge } from "../Domain/Report.js"
 import type { AgentId, BugId, RepoId, VillageId } from "../Domain/Ids.js"
 import { Lease } from "../Domain/Lease.js"
 import { CreatedCursor, decodeCursor, RankedCursor, SeqCursor, toPage } from "../Domain/Page.js"
@@ -30,7 +36,7 @@ import { isIssued, leaseLost, newLeaseToken, sweeper } from "../Leases/Leases.js
 import { decodeJsonRows } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
 import { Villages } from "../Villages/Villages.js"
-import { BugsRepo, type Current, type NewBug } from "./BugsRepo.js"
+import { BugsRepo, type Counted, type Current, type NewBug } from "./BugsRepo.js"
 
 export const actorOf = (principal: Principal): Actor => ({ type: principal.type, id: principal.id })
 
@@ -184,6 +190,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       yield* authorize(principal, "triage", { villageId, resource: "village", resourceId: villageId })
       const found = yield* villages.findRepo(input.repo_id)
       if (Option.isNone(found) || found.value.village_id !== villageId) return yield* Effect.fail(NotFound.of("repo", input.repo_id))
+      const severity = input.severity ?? null
       const bug: NewBug = {
         village_id: villageId,
         repo_id: input.repo_id,
@@ -193,9 +200,10 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
         issue_number: null,
         title: input.title,
         description: input.description ?? null,
-        severity: input.severity ?? null,
+        severity,
         category: input.category ?? null,
-        metadata: {}
+        metadata: {},
+        sla_seconds: severity === null ? null : (yield* villages.slaPolicy(villageId))[severity]
       }
       return (yield* insert(bug, actorOf(principal)).pipe(withDb)).json
     })
@@ -218,7 +226,9 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
           (bug, leaseHeld) =>
             check(bug, leaseHeld).pipe(
               Effect.zipRight(checkVersion(bug, request.expected_version)),
-              Effect.zipRight(planStatus(bug, { status: request.status, reason: request.reason, agent }))
+              Effect.zipRight(
+                planStatus(bug, { status: request.status, reason: request.reason, resolved_in_release: request.resolved_in_release, agent })
+              )
             ),
           request.lease_token
         ).pipe(withDb)
@@ -330,6 +340,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
      */
     const syncFromUpstream = Effect.fn("Bugs.syncFromUpstream")(function* (upstream: UpstreamBug) {
       yield* sql`select pg_advisory_xact_lock(hashtextextended(${`github-issue:${upstream.issue_id}`}, 0))`
+      const policy = yield* villages.slaPolicy(upstream.repo.village_id)
       const existing = yield* repo.findUpstream("github", upstream.repo.id, upstream.issue_id)
       const view = Option.isSome(existing) ? upstream.view : { ...upstream.view, target: upstream.view.target ?? upstream.targetWhenNew }
       const id = Option.isSome(existing)
@@ -349,18 +360,123 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
               metadata: {
                 ...upstream.metadata,
                 ...(upstream.view.updated_at === undefined ? {} : { github_updated_at: upstream.view.updated_at })
-              }
+              },
+              sla_seconds: upstream.view.severity === null ? null : policy[upstream.view.severity]
             },
             systemActor
           )).bug.id
-      return yield* apply(id, systemActor, (bug) => Effect.succeed(planUpstream(bug, view)))
+      return yield* apply(id, systemActor, (bug) => Effect.succeed(planUpstream(bug, view, policy)))
     })
+
+    /** `PATCH /bugs/{id}`: triage edits, by those who may change the bug's status; its wire JSON. */
+    const edit = Effect.fn("Bugs.edit")(function* (principal: Principal, id: BugId, request: PatchBug) {
+      const { expected_version, ...edits } = request
+      const written = yield* apply(id, actorOf(principal), (bug) =>
+        Effect.gen(function* () {
+          yield* authorizeOn(principal, "triage", bug)
+          yield* checkVersion(bug, expected_version)
+          return planEdit(bug, edits, edits.severity === undefined ? defaultSlaPolicy : yield* villages.slaPolicy(bug.village_id))
+        })
+      ).pipe(withDb)
+      return written.json
+    })
+
+    /**
+     * A bug created by its first error report (contract §9): `provider` and `source` `report`. In
+     * the caller's transaction (the report's).
+     */
+    const createReported = Effect.fn("Bugs.createReported")(function* (
+      repo: { readonly id: RepoId; readonly village_id: VillageId },
+      fields: Pick<NewBug, "title" | "description" | "severity" | "category" | "metadata"> & { readonly report: NonNullable<NewBug["report"]> }
+    ) {
+      const policy = yield* villages.slaPolicy(repo.village_id)
+      return yield* insert(
+        {
+          village_id: repo.village_id,
+          repo_id: repo.id,
+          provider: "report",
+          source: "report",
+          issue_id: null,
+          issue_number: null,
+          ...fields,
+          sla_seconds: fields.severity === null ? null : policy[fields.severity]
+        },
+        systemActor
+      )
+    })
+
+    /**
+     * A report of a bug that may reopen it (`planRegression`); whether it did. `releaseIsNewer` is
+     * asked only of a bug resolved in a release. In the caller's transaction.
+     */
+    const regress = <E, R>(
+      id: BugId,
+      report: { readonly release: string | null; readonly releaseIsNewer: (than: string) => Effect.Effect<boolean, E, R> }
+    ) =>
+      Effect.gen(function* () {
+        let regressed = false
+        yield* apply(id, systemActor, (bug) =>
+          Effect.gen(function* () {
+            if (bug.status !== "resolved") return null
+            const newer = bug.resolved_in_release === null ? true : yield* report.releaseIsNewer(bug.resolved_in_release)
+            const change = planRegression(bug, { release: report.release, releaseIsNewer: newer })
+            regressed = change !== null
+            return change
+          })
+        )
+        return regressed
+      })
+
+    /**
+     * Marks bug `id` a duplicate of `into` (closed, `duplicate_of_id`) by one who may triage both;
+     * both bugs as they are after. In the caller's transaction, where the fingerprints move too.
+     */
+    const markDuplicate = Effect.fn("Bugs.markDuplicate")(function* (principal: Principal, id: BugId, intoId: BugId) {
+      if (id === intoId) return yield* Effect.fail(new CannotMerge({ message: "a bug cannot be merged into itself" }))
+      const into = yield* load(intoId)
+      yield* authorizeOn(principal, "triage", into)
+      const written = yield* apply(id, actorOf(principal), (bug) =>
+        Effect.gen(function* () {
+          yield* authorizeOn(principal, "triage", bug)
+          if (bug.village_id !== into.village_id) {
+            return yield* Effect.fail(new CannotMerge({ message: "a bug can be merged only into a bug of the same village" }))
+          }
+          if (into.duplicate_of_id === bug.id) {
+            return yield* Effect.fail(new CannotMerge({ message: `${intoId} is itself a duplicate of ${id}` }))
+          }
+          return planMerge(bug, into)
+        })
+      )
+      return { json: written.json, into }
+    })
+
+    /**
+     * A fingerprint of bug `id` split out into a new bug (`created` there, `unmerged` here), by one who
+     * may triage it. In the caller's transaction, where the fingerprint and its reports move too.
+     */
+    const splitOut = Effect.fn("Bugs.splitOut")(function* (
+      principal: Principal,
+      id: BugId,
+      fingerprint: string,
+      fields: Parameters<typeof createReported>[1]
+    ) {
+      const bug = yield* load(id)
+      yield* authorizeOn(principal, "triage", bug)
+      const created = yield* createReported({ id: bug.repo_id, village_id: bug.village_id }, fields)
+      yield* apply(id, actorOf(principal), () => Effect.succeed(planUnmerge(fingerprint, created.bug.id)))
+      return created
+    })
+
+    /** Report counters (contract §9), added in batches: not a lifecycle change (no version, no event). */
+    const addCounts = (counted: ReadonlyArray<Counted>) => repo.addCounts(counted)
+    const setCounts = (id: BugId, counts: Omit<Counted, "bug_id">) => repo.setCounts(id, counts)
 
     /** Whether the bug exists in the village (for links to it, like a work-stream event's). */
     const isInVillage = (id: BugId, villageId: VillageId) => repo.isInVillage(id, villageId).pipe(withDb)
 
     return {
       isInVillage, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
+      edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts,
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
   }),

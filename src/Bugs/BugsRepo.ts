@@ -23,6 +23,30 @@ export interface NewBug {
   readonly severity: Severity | null
   readonly category: string | null
   readonly metadata: Record<string, unknown>
+  /** Seconds from creation to its SLA deadline (by its severity and its village's policy). */
+  readonly sla_seconds: number | null
+  /** What its first error report says (contract §9). */
+  readonly report?: {
+    readonly seen: Date
+    readonly release: string | null
+    readonly environment: string | null
+    readonly trace_id: string | null
+    readonly request_id: string | null
+    readonly release_sha: string | null
+  }
+}
+
+/** What a batch of counted error reports adds to a bug (contract §9: counters, latest telemetry). */
+export interface Counted {
+  readonly bug_id: BugId
+  readonly count: number
+  readonly first_seen: string
+  readonly last_seen: string
+  readonly release: string | null
+  readonly environment: string | null
+  readonly trace_id: string | null
+  readonly request_id: string | null
+  readonly release_sha: string | null
 }
 
 /** Who writes a change's lifecycle event, under which correlation id. */
@@ -52,24 +76,25 @@ export interface ClaimScope {
   readonly minSeverity?: Severity | undefined
 }
 
-const bugJson = (alias: string) =>
+/** The fields of a bug (contract §4, §9) as its wire JSON; `withDescription: false` for realtime events. */
+const renderBug = (alias: string, withDescription: boolean) =>
   jsonObject(alias, [
-    "id", "village_id", "repo_id", "provider", "issue_id", "issue_number", "title", "description", "status", "severity",
-    "category", "assigned_agent_id", "source", "metadata", "version",
+    "id", "village_id", "repo_id", "provider", "issue_id", "issue_number", "title", ...(withDescription ? ["description"] : []), "status",
+    "severity", "category", "assigned_agent_id", "source", "metadata", "version",
     ["created_at", iso(`${alias}.created_at`)],
     ["updated_at", iso(`${alias}.updated_at`)],
-    ["resolved_at", iso(`${alias}.resolved_at`)]
+    ["resolved_at", iso(`${alias}.resolved_at`)],
+    "occurrences",
+    ["first_seen", iso(`${alias}.first_seen`)],
+    ["last_seen", iso(`${alias}.last_seen`)],
+    "last_release", "environment", "trace_id", "request_id", "release_sha",
+    ["sla_due_at", iso(`${alias}.sla_due_at`)],
+    "resolution_notes", "commit_shas", "duplicate_of_id", "resolved_in_release"
   ])
+const bugJson = (alias: string) => renderBug(alias, true)
 
 /** The bug as realtime events carry it: without its description. */
-const summaryJson = (alias: string) =>
-  jsonObject(alias, [
-    "id", "village_id", "repo_id", "provider", "issue_id", "issue_number", "title", "status", "severity",
-    "category", "assigned_agent_id", "source", "metadata", "version",
-    ["created_at", iso(`${alias}.created_at`)],
-    ["updated_at", iso(`${alias}.updated_at`)],
-    ["resolved_at", iso(`${alias}.resolved_at`)]
-  ])
+const summaryJson = (alias: string) => renderBug(alias, false)
 
 const eventJson = (alias: string) =>
   jsonObject(alias, [
@@ -136,7 +161,25 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
 
     /** Inserts a bug with its first lifecycle event and its realtime event, in one statement. */
     const insert = (bug: NewBug, status: BugStatus, entry: LifecycleEntry, author: Author) => {
-      const row = { id: randomUUID(), ...bug, status, metadata: sql.json(bug.metadata) }
+      const { sla_seconds, report, ...columns } = bug
+      const row = {
+        id: randomUUID(),
+        ...columns,
+        status,
+        metadata: sql.json(bug.metadata),
+        sla_due_at: sla_seconds === null ? null : sql`now() + make_interval(secs => ${sla_seconds})`,
+        ...(report === undefined
+          ? {}
+          : {
+              first_seen: report.seen,
+              last_seen: report.seen,
+              last_release: report.release,
+              environment: report.environment,
+              trace_id: report.trace_id,
+              request_id: report.request_id,
+              release_sha: report.release_sha
+            })
+      }
       const published = log.appendFromRow("bug_bot_spawn", bug, "b", bugSummary, author.correlationId)
       return sql<{ json: string; lease_held: null }>`
         with b as (insert into bug_bots ${sql.insert(row)} returning *),
@@ -158,6 +201,13 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       if (patch.category !== undefined) set.push(sql`category = ${patch.category}`)
       if (patch.metadata !== undefined) set.push(sql`metadata = ${sql.json(patch.metadata)}`)
       if (patch.resolved_at !== undefined) set.push(patch.resolved_at === null ? sql`resolved_at = null` : sql`resolved_at = now()`)
+      if (patch.sla_due_at !== undefined) set.push(sql`sla_due_at = ${patch.sla_due_at}`)
+      if (patch.resolution_notes !== undefined) set.push(sql`resolution_notes = ${patch.resolution_notes}`)
+      if (patch.commit_shas !== undefined) {
+        set.push(sql`commit_shas = array(select jsonb_array_elements_text(${JSON.stringify(patch.commit_shas)}::jsonb))`)
+      }
+      if (patch.duplicate_of_id !== undefined) set.push(sql`duplicate_of_id = ${patch.duplicate_of_id}`)
+      if (patch.resolved_in_release !== undefined) set.push(sql`resolved_in_release = ${patch.resolved_in_release}`)
       if (patch.lease !== undefined) {
         set.push(
           patch.lease === null
@@ -306,6 +356,36 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => DateTime.unsafeMake(row.expires_at)))
       )
 
+    /**
+     * Adds counted error reports to their bugs: counters and the latest telemetry. Not a change of
+     * the bug's lifecycle: no version, no event (a storm would otherwise flood every room).
+     */
+    const addCounts = (counted: ReadonlyArray<Counted>) =>
+      counted.length === 0
+        ? Effect.void
+        : sql`
+            update bug_bots b set
+              occurrences = b.occurrences + c.count,
+              first_seen = least(b.first_seen, c.first_seen),
+              last_seen = greatest(b.last_seen, c.last_seen),
+              last_release = coalesce(c.release, b.last_release),
+              environment = coalesce(c.environment, b.environment),
+              trace_id = coalesce(c.trace_id, b.trace_id),
+              request_id = coalesce(c.request_id, b.request_id),
+              release_sha = coalesce(c.release_sha, b.release_sha)
+            from jsonb_to_recordset(${JSON.stringify(counted)}::jsonb) as c(
+              bug_id uuid, count int, first_seen timestamptz, last_seen timestamptz, release text, environment text,
+              trace_id text, request_id text, release_sha text)
+            where b.id = c.bug_id`.pipe(Effect.asVoid)
+
+    /** The report fields of a bug that has just lost some of its reports (after an unmerge), counted again from `counts`. */
+    const setCounts = (id: BugId, counts: Omit<Counted, "bug_id">) =>
+      sql`
+        update bug_bots set occurrences = ${counts.count}, first_seen = ${counts.first_seen}::timestamptz,
+          last_seen = ${counts.last_seen}::timestamptz, last_release = ${counts.release}, environment = ${counts.environment},
+          trace_id = ${counts.trace_id}, request_id = ${counts.request_id}, release_sha = ${counts.release_sha}
+        where id = ${id}`.pipe(Effect.asVoid)
+
     /** Up to `limit` bugs whose lease has run out, locked (others' are skipped). */
     const lockExpiredLeases = (limit: number) =>
       sql<{ id: BugId }>`
@@ -315,7 +395,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
 
     return {
       find, findJson, read, findUpstream, isInVillage, insert, write, appendEvent, events, list, claimable, extendLease,
-      lockExpiredLeases
+      lockExpiredLeases, addCounts, setCounts
     } as const
   }),
   dependencies: [EventLog.Default]

@@ -13,6 +13,7 @@ export const BugsHttp = HttpApiBuilder.group(Api, "bugs", (handlers) =>
       .handle("list", ({ path, urlParams }) => asPrincipal((p) => bugs.listJson(p, path.id, urlParams)).pipe(Effect.map((json) => jsonResponse(json))))
       .handle("create", ({ path, payload }) => asPrincipal((p) => bugs.create(p, path.id, payload)).pipe(Effect.map((json) => jsonResponse(json, 201))))
       .handle("get", ({ path }) => asPrincipal((p) => bugs.getJson(p, path.id)).pipe(Effect.map((json) => jsonResponse(json))))
+      .handle("edit", ({ path, payload }) => asPrincipal((p) => bugs.edit(p, path.id, payload)).pipe(Effect.map((json) => jsonResponse(json))))
       .handle("assign", ({ path, payload }) => asPrincipal((p) => bugs.assign(p, path.id, payload.agent_id)).pipe(Effect.map((json) => jsonResponse(json))))
       .handle("changeStatus", ({ path, payload }) => asPrincipal((p) => bugs.changeStatus(p, path.id, payload)).pipe(Effect.map((json) => jsonResponse(json))))
       .handle("events", ({ path, urlParams }) => asPrincipal((p) => bugs.events(p, path.id, urlParams.limit, urlParams.cursor)))

@@ -40,7 +40,7 @@ export const requiresAgent = (s: BugStatus) => s === "assigned" || s === "in_pro
 export const isTerminal = (s: BugStatus) => s === "resolved" || s === "closed"
 
 
-/** A bug bot as clients see it (contract §4). */
+/** A bug bot as clients see it (contract §4, with the report and triage fields of §9). */
 export class Bug extends Schema.Class<Bug>("Bug")({
   id: BugId,
   village_id: VillageId,
@@ -59,7 +59,22 @@ export class Bug extends Schema.Class<Bug>("Bug")({
   version: Schema.Int,
   created_at: Timestamp,
   updated_at: Timestamp,
-  resolved_at: NullableTimestamp
+  resolved_at: NullableTimestamp,
+  occurrences: Schema.Int.annotations({ description: "error reports grouped into this bug (0 for other bugs)" }),
+  first_seen: NullableTimestamp,
+  last_seen: NullableTimestamp,
+  last_release: Schema.NullOr(Schema.String),
+  environment: Schema.NullOr(Schema.String),
+  trace_id: Schema.NullOr(Schema.String),
+  request_id: Schema.NullOr(Schema.String),
+  release_sha: Schema.NullOr(Schema.String),
+  sla_due_at: NullableTimestamp,
+  resolution_notes: Schema.NullOr(Schema.String),
+  commit_shas: Schema.Array(Schema.String),
+  duplicate_of_id: Schema.NullOr(BugId),
+  resolved_in_release: Schema.NullOr(Schema.String).annotations({
+    description: "set with PUT status {status: resolved, resolved_in_release}: only reports of a later release reopen it"
+  })
 }) {}
 
 export const BugEventKind = Schema.Literal(
@@ -71,7 +86,10 @@ export const BugEventKind = Schema.Literal(
   "note",
   "claimed",
   "released",
-  "lease_expired"
+  "lease_expired",
+  "regressed",
+  "merged",
+  "unmerged"
 )
 export type BugEventKind = typeof BugEventKind.Type
 export const ActorType = Schema.Literal("user", "agent", "system")
@@ -135,9 +153,24 @@ export const ChangeStatus = Payload({
   agent_id: Schema.optional(AgentId.annotations({ description: "assign this agent in the same change" })),
   lease_token: Schema.optional(
     LeaseToken.annotations({ description: "an agent's lease on the bug: when given, the change is made only while it is held (else 409 LEASE_LOST)" })
+  ),
+  resolved_in_release: Schema.optional(
+    Text(200).annotations({ description: "with status resolved: only error reports of a release first seen after this one reopen the bug" })
   )
 })
 export type ChangeStatus = typeof ChangeStatus.Type
+
+/** `PATCH /bugs/{id}`: triage fields (contract §9). */
+export const PatchBug = Payload({
+  title: Schema.optional(Text(500)),
+  description: Schema.optional(Schema.NullOr(Text(65536, { min: 0 }))),
+  severity: Schema.optional(Schema.NullOr(Severity)),
+  category: Schema.optional(Schema.NullOr(Text(100))),
+  resolution_notes: Schema.optional(Schema.NullOr(Text(65536, { min: 0 }))),
+  commit_shas: Schema.optional(Schema.Array(Text(64).pipe(Schema.pattern(/^[0-9a-f]{7,64}$/i))).pipe(Schema.maxItems(100))),
+  expected_version: Schema.optional(Schema.Int.pipe(Schema.positive()))
+})
+export type PatchBug = typeof PatchBug.Type
 
 export const AddNote = Payload({
   body: Text(65536),

@@ -13,7 +13,7 @@ import {
   transitions,
   VersionConflict
 } from "./Bug.js"
-import type { AgentId, VillageId } from "./Ids.js"
+import type { AgentId, BugId, VillageId } from "./Ids.js"
 
 /**
  * The rules of a bug's life (contract §4, §6, §7), as pure planners: each takes the bug as it is and
@@ -48,7 +48,20 @@ export interface BugPatch {
   readonly resolved_at?: "now" | null
   /** A new lease (held by `token` for `seconds` from the write), or `null` to end the current one. */
   readonly lease?: { readonly token: string; readonly seconds: number } | null
+  readonly sla_due_at?: Date | null
+  readonly resolution_notes?: string | null
+  readonly commit_shas?: ReadonlyArray<string>
+  readonly duplicate_of_id?: BugId | null
+  readonly resolved_in_release?: string | null
 }
+
+/** Seconds from creation to the SLA deadline, by severity (a village's policy, contract §9). */
+export type SlaPolicy = Readonly<Record<Severity, number>>
+export const defaultSlaPolicy: SlaPolicy = { critical: 4 * 3600, high: 24 * 3600, medium: 72 * 3600, low: 7 * 24 * 3600 }
+
+/** When a bug created at `createdAt` with `severity` is due under `policy`; none without a severity. */
+export const slaDueAt = (createdAt: Date, severity: Severity | null, policy: SlaPolicy): Date | null =>
+  severity === null ? null : new Date(createdAt.getTime() + policy[severity] * 1000)
 
 export interface LifecycleEntry {
   readonly kind: BugEventKind
@@ -94,7 +107,8 @@ export const move = (
     status: to,
     assigned_agent_id: nextAgent,
     ...(to === "open" ? { resolved_at: null } : entering && isTerminal(to) ? { resolved_at: "now" as const } : {}),
-    ...(to === "open" || isTerminal(to) || nextAgent !== bug.assigned_agent_id ? { lease: null } : {})
+    ...(to === "open" || isTerminal(to) || nextAgent !== bug.assigned_agent_id ? { lease: null } : {}),
+    ...(entering ? { resolved_in_release: null } : {})
   }
   const agentData = nextAgent !== bug.assigned_agent_id ? { agent_id: nextAgent, previous_agent_id: bug.assigned_agent_id } : {}
   return {
@@ -127,6 +141,8 @@ export const checkVersion = (bug: Bug, expected: number | undefined): Either.Eit
 export interface StatusRequest {
   readonly status: BugStatus
   readonly reason?: string | undefined
+  /** With `resolved`: only reports of a release first seen after this one reopen the bug. */
+  readonly resolved_in_release?: string | undefined
   /** The agent to assign in the same change, when given. */
   readonly agent?: AgentRef | undefined
 }
@@ -150,7 +166,12 @@ export const planStatus = (
     if (requiresAgent(request.status) && agent === null) {
       return yield* Either.left(new AgentRequired({ message: `moving a bug to ${request.status} needs an assigned agent` }))
     }
-    return move(bug, request.status, agent, request.reason ?? null)
+    const moved = move(bug, request.status, agent, request.reason ?? null)
+    if (request.status !== "resolved" || request.resolved_in_release === undefined) return moved
+    return {
+      patch: { ...moved.patch, resolved_in_release: request.resolved_in_release },
+      event: { ...moved.event, data: { ...moved.event.data, resolved_in_release: request.resolved_in_release } }
+    }
   })
 
 /** Assigning moves an open/triaged bug to `assigned`; unassigning an active bug moves it to `open`. */
@@ -213,7 +234,7 @@ export interface UpstreamIssue {
  * status when the transition table allows it (a move it does not allow, like `closed` → `resolved`,
  * is no move). One event: the move, carrying the edits made with it, or `edited`.
  */
-export const planUpstream = (bug: Bug, issue: UpstreamIssue): Change | null => {
+export const planUpstream = (bug: Bug, issue: UpstreamIssue, policy: SlaPolicy): Change | null => {
   const applied = bug.metadata.github_updated_at
   if (issue.updated_at !== undefined && typeof applied === "string" && issue.updated_at < applied) return null
   const edits: Record<string, unknown> = {}
@@ -226,8 +247,91 @@ export const planUpstream = (bug: Bug, issue: UpstreamIssue): Change | null => {
   if (!edited && !moves) return null
   const data = { source: issue.source, action: issue.action, ...(edited ? { changes: edits } : {}) }
   const metadata = { ...bug.metadata, ...(issue.updated_at === undefined ? {} : { github_updated_at: issue.updated_at }) }
-  const fields = edited ? { title: issue.title, description: issue.description, severity: issue.severity } : {}
+  const fields = edited
+    ? {
+        title: issue.title,
+        description: issue.description,
+        severity: issue.severity,
+        ...(issue.severity !== bug.severity ? { sla_due_at: slaDueAt(new Date(bug.created_at.epochMillis), issue.severity, policy) } : {})
+      }
+    : {}
   if (!moves) return { patch: { ...fields, metadata }, event: entry("edited", { data }) }
   const moved = move(bug, target, target === "open" ? null : bug.assigned_agent_id, `upstream issue ${issue.action}`, "status_changed", data)
   return { patch: { ...fields, ...moved.patch, metadata }, event: moved.event }
 }
+
+/** What `PATCH /bugs/{id}` may change (contract §9). */
+export interface Edits {
+  readonly title?: string | undefined
+  readonly description?: string | null | undefined
+  readonly severity?: Severity | null | undefined
+  readonly category?: string | null | undefined
+  readonly resolution_notes?: string | null | undefined
+  readonly commit_shas?: ReadonlyArray<string> | undefined
+}
+
+const sameList = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => a.length === b.length && a.every((x, i) => x === b[i])
+
+/** Edits of the bug's fields; a new severity moves the SLA deadline by `policy`. One `edited` event naming what changed. */
+export const planEdit = (bug: Bug, edits: Edits, policy: SlaPolicy): Change | null => {
+  const changes: Record<string, unknown> = {}
+  const patch: { -readonly [K in keyof BugPatch]: BugPatch[K] } = {}
+  if (edits.title !== undefined && edits.title !== bug.title) {
+    changes.title = { from: bug.title, to: edits.title }
+    patch.title = edits.title
+  }
+  if (edits.description !== undefined && edits.description !== bug.description) {
+    changes.description = { changed: true }
+    patch.description = edits.description
+  }
+  if (edits.category !== undefined && edits.category !== bug.category) {
+    changes.category = { from: bug.category, to: edits.category }
+    patch.category = edits.category
+  }
+  if (edits.resolution_notes !== undefined && edits.resolution_notes !== bug.resolution_notes) {
+    changes.resolution_notes = { changed: true }
+    patch.resolution_notes = edits.resolution_notes
+  }
+  if (edits.commit_shas !== undefined && !sameList(edits.commit_shas, bug.commit_shas)) {
+    changes.commit_shas = { from: bug.commit_shas, to: edits.commit_shas }
+    patch.commit_shas = edits.commit_shas
+  }
+  if (edits.severity !== undefined && edits.severity !== bug.severity) {
+    changes.severity = { from: bug.severity, to: edits.severity }
+    patch.severity = edits.severity
+    patch.sla_due_at = slaDueAt(new Date(bug.created_at.epochMillis), edits.severity, policy)
+  }
+  if (Object.keys(changes).length === 0) return null
+  return { patch, event: entry("edited", { data: { changes } }) }
+}
+
+/**
+ * An error report on a bug (contract §9): a `resolved` bug reopens (`regressed`) unless it was
+ * resolved in a release and the report's release was not first seen after that one; any other
+ * status, `closed` included, stays as it is.
+ */
+export const planRegression = (
+  bug: Bug,
+  report: { readonly release: string | null; readonly releaseIsNewer: boolean }
+): Change | null => {
+  if (bug.status !== "resolved") return null
+  if (bug.resolved_in_release !== null && !report.releaseIsNewer) return null
+  const data = { release: report.release, resolved_in_release: bug.resolved_in_release }
+  const moved = move(bug, "open", null, "a new report of a resolved bug", "regressed", data)
+  return { patch: moved.patch, event: { ...moved.event, from_status: "resolved", to_status: "open" } }
+}
+
+/** This bug duplicates `into`: it is closed as its duplicate (its reports then land on `into`). */
+export const planMerge = (bug: Bug, into: Bug): Change => {
+  const moved = move(bug, "closed", bug.assigned_agent_id, `duplicate of ${into.id}`, "merged", { into: into.id })
+  return {
+    patch: { ...moved.patch, duplicate_of_id: into.id },
+    event: { ...moved.event, from_status: bug.status === "closed" ? null : bug.status, to_status: bug.status === "closed" ? null : "closed" }
+  }
+}
+
+/** A fingerprint of this bug was split out into a bug of its own. */
+export const planUnmerge = (fingerprint: string, newBugId: BugId): Change => ({
+  patch: {},
+  event: entry("unmerged", { data: { fingerprint, bug_id: newBugId } })
+})

@@ -41,6 +41,20 @@ export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()(
   HttpApiSchema.annotations({ status: 400 })
 ) {}
 
+/** Over a rate limit (contract §12): answered with `retry-after`, in seconds, as `details` also says. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()(
+  "RateLimited",
+  { message: Schema.String, details: Schema.Struct({ retry_after_seconds: Schema.Int }) },
+  HttpApiSchema.annotations({ status: 429 })
+) {}
+
+/** A body over the limit of the route it was sent to. */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
+  "PayloadTooLarge",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 413 })
+) {}
+
 /** A body of another media type than the endpoint takes. */
 export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
   "UnsupportedMediaType",

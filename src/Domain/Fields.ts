@@ -54,6 +54,8 @@ export const Payload = <Fields extends Schema.Struct.Fields>(fields: Fields) => 
 
 /** A timestamp: RFC 3339 UTC on the wire. */
 export const Timestamp = Schema.DateTimeUtc
+/** A timestamp a client sends: bounded like every string, then parsed. */
+export const TimestampInput = Schema.compose(Text(64), Schema.DateTimeUtc).annotations({ description: "an RFC 3339 timestamp" })
 export const NullableTimestamp = Schema.NullOr(Schema.DateTimeUtc)
 
 /** An upstream (GitHub) numeric id a client may give on create. */

@@ -21,3 +21,7 @@ export const SessionId = uuid("SessionId")
 export type SessionId = typeof SessionId.Type
 export const WorkStreamEventId = uuid("WorkStreamEventId")
 export type WorkStreamEventId = typeof WorkStreamEventId.Type
+export const IngestKeyId = uuid("IngestKeyId")
+export type IngestKeyId = typeof IngestKeyId.Type
+export const OccurrenceId = uuid("OccurrenceId")
+export type OccurrenceId = typeof OccurrenceId.Type

@@ -47,11 +47,6 @@ export class InvalidSignature extends Schema.TaggedError<InvalidSignature>()(
   HttpApiSchema.annotations({ status: 401 })
 ) {}
 
-export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
-  "PayloadTooLarge",
-  { message: Schema.String },
-  HttpApiSchema.annotations({ status: 413 })
-) {}
 
 /** Replaying a delivery that is queued or being processed right now. */
 export class DeliveryInFlight extends Schema.TaggedError<DeliveryInFlight>()(

@@ -42,6 +42,20 @@ export const boundedBody = (request: HttpServerRequest.HttpServerRequest, limit:
   return readAtMost(request, limit).pipe(Effect.map((bytes) => withBody(request, bytes)))
 }
 
+/**
+ * Holds a route to its own body limit (the global bound is the largest any route allows): by the
+ * declared length, or by what was read of a chunked body.
+ */
+export const withinLimit = (request: HttpServerRequest.HttpServerRequest, limit: number): Effect.Effect<void, BodyTooLarge> => {
+  const length = request.headers["content-length"]
+  if (length !== undefined) return Number(length) > limit ? Effect.fail(new BodyTooLarge()) : Effect.void
+  if (request.headers["transfer-encoding"] === undefined) return Effect.void
+  return request.arrayBuffer.pipe(
+    Effect.orElseSucceed(() => new ArrayBuffer(0)),
+    Effect.flatMap((bytes) => (bytes.byteLength > limit ? Effect.fail(new BodyTooLarge()) : Effect.void))
+  )
+}
+
 /** Whether the request carries a body at all. */
 export const hasBody = (request: HttpServerRequest.HttpServerRequest) =>
   Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined

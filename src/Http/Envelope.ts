@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto"
 import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
 import { retryAfter } from "../Sql/Retry.js"
+import { maxEnvelopeBytes } from "../Reports/Limits.js"
 import { boundedBody } from "./Body.js"
 import { codeOf } from "./ErrorEnvelope.js"
 
@@ -13,11 +14,20 @@ export interface ErrorBody {
   readonly details?: unknown
 }
 
-export const errorResponse = (status: number, body: ErrorBody, requestId: string) =>
-  HttpServerResponse.unsafeJson(
+/** How long to wait before retrying: a rate limit says it in its details, an outage's is `retryAfter`. */
+const retryAfterOf = (status: number, details: unknown) => {
+  if (status !== 503 && status !== 429) return undefined
+  const seconds = (details as { retry_after_seconds?: unknown } | undefined)?.retry_after_seconds
+  return String(typeof seconds === "number" && seconds > 0 ? seconds : Duration.toSeconds(retryAfter))
+}
+
+export const errorResponse = (status: number, body: ErrorBody, requestId: string) => {
+  const wait = retryAfterOf(status, body.details)
+  return HttpServerResponse.unsafeJson(
     { error: { code: body.code, message: body.message, request_id: requestId, ...(body.details === undefined ? {} : { details: body.details }) } },
-    { status, headers: status === 503 || status === 429 ? { "retry-after": String(Duration.toSeconds(retryAfter)) } : {} }
+    { status, headers: wait === undefined ? {} : { "retry-after": wait } }
   )
+}
 
 const statusMessages: Record<number, ErrorBody> = {
   400: { code: "BAD_REQUEST", message: "the request is malformed" },
@@ -74,16 +84,18 @@ const redactToken = (url: string) => url.replace(/([?&]token=)[^&]*/g, "$1[redac
 export const RequestMiddleware = HttpLayerRouter.middleware(
   Effect.gen(function* () {
     const config = yield* AppConfig
+    // The largest body any route takes (a Sentry envelope's); each route holds its own limit below it.
+    const maxBody = Math.max(config.maxBodyBytes, maxEnvelopeBytes)
     const respond = <E, R>(
       app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
       request: HttpServerRequest.HttpServerRequest,
       requestId: string
     ) => {
-      return boundedBody(request, config.maxBodyBytes).pipe(
+      return boundedBody(request, maxBody).pipe(
         Effect.flatMap((bounded) => Effect.provideService(app, HttpServerRequest.HttpServerRequest, bounded)),
         Effect.map((response) => envelope(response, requestId)),
         Effect.catchTag("BodyTooLarge", () =>
-          Effect.succeed(errorResponse(413, { code: "PAYLOAD_TOO_LARGE", message: `the body exceeds ${config.maxBodyBytes} bytes` }, requestId))
+          Effect.succeed(errorResponse(413, { code: "PAYLOAD_TOO_LARGE", message: `the body exceeds ${maxBody} bytes` }, requestId))
         ),
         Effect.catchAllCause((cause) => {
           if (Cause.isInterruptedOnly(cause)) {

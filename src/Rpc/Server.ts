@@ -3,6 +3,9 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { Auth } from "../Auth/Auth.js"
+import { AppConfig } from "../Config.js"
+import { withinLimit } from "../Http/Body.js"
+import { errorResponse } from "../Http/Envelope.js"
 import { bearerToken } from "../Auth/Bearer.js"
 import { CurrentPrincipal } from "../Auth/Principal.js"
 import { correlationId, withCorrelationId } from "../Correlation.js"
@@ -58,12 +61,33 @@ const CloseOnShutdown = HttpLayerRouter.middleware(
   })
 )
 
+/** RPC bodies are bounded like JSON bodies, by `BUGBOTS_MAX_BODY_BYTES` (413 above it). */
+const BodyLimit = HttpLayerRouter.middleware(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    return (app) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        withinLimit(request, config.maxBodyBytes).pipe(
+          Effect.zipRight(app),
+          Effect.catchTag("BodyTooLarge", () =>
+            Effect.map(correlationId, (requestId) =>
+              errorResponse(413, { code: "PAYLOAD_TOO_LARGE", message: `the body exceeds ${config.maxBodyBytes} bytes` }, requestId ?? "")
+            )
+          )
+        )
+      )
+  })
+)
+
 /**
  * `/rpc` on the service's port: `POST /rpc` is the HTTP transport (NDJSON), `GET /rpc` upgrades to
  * the WebSocket transport (JSON frames). Same group, handlers and middleware for both.
  */
 export const RpcRoutes = Layer.mergeAll(
-  RpcServer.layerHttpRouter({ group: BugbotsRpcs, path: rpcPath, protocol: "http" }).pipe(Layer.provide(RpcSerialization.layerNdjson)),
+  RpcServer.layerHttpRouter({ group: BugbotsRpcs, path: rpcPath, protocol: "http" }).pipe(
+    Layer.provide(RpcSerialization.layerNdjson),
+    Layer.provide(BodyLimit.layer)
+  ),
   RpcServer.layerHttpRouter({ group: BugbotsRpcs, path: rpcPath, protocol: "websocket" }).pipe(
     Layer.provide(RpcSerialization.layerJson),
     Layer.provide(CloseOnShutdown.layer)

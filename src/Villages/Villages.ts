@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { Auth } from "../Auth/Auth.js"
 import { authorize, canSee } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
+import { defaultSlaPolicy, type SlaPolicy } from "../Domain/BugLifecycle.js"
 import { Conflict, Forbidden, NotFound } from "../Domain/Errors.js"
 import type { RepoId, UserId, VillageId } from "../Domain/Ids.js"
 import { Membership, type VillageRole } from "../Domain/User.js"
@@ -169,12 +170,33 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
         Effect.map((rows) => rows.map((row) => row.id))
       )
 
+    /** The numeric project id Sentry SDKs address a repo by (contract §9). */
+    const projectOf = (id: RepoId) =>
+      sql<{ project_id: string }>`select project_id::text from repos where id = ${id}`.pipe(
+        withDb,
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => Number(row.project_id)))
+      )
+
+    /** The repo a Sentry project id names, if any. */
+    const repoOfProject = (projectId: number) =>
+      sql<{ id: RepoId; village_id: VillageId }>`select id, village_id from repos where project_id = ${projectId}`.pipe(
+        withDb,
+        Effect.map((rows) => Option.fromNullable(rows[0]))
+      )
+
+    /** The village's SLA policy: seconds to the deadline by severity (contract §9). */
+    const slaPolicy = (id: VillageId) =>
+      sql<{ sla_seconds: SlaPolicy }>`select sla_seconds from villages where id = ${id}`.pipe(
+        withDb,
+        Effect.map((rows) => rows[0]?.sla_seconds ?? defaultSlaPolicy)
+      )
+
     /** The village a repo belongs to, if the repo exists. */
     const villageOfRepo = (id: RepoId) => findRepo(id).pipe(Effect.map(Option.map((r) => r.village_id)))
 
     return {
       find, findRepo, get, create, list, setMember, grant, removeMember, createRepo, listRepos, provisionVillage, provisionRepo, reposOfGitHub,
-      villageOfRepo
+      villageOfRepo, slaPolicy, projectOf, repoOfProject
     } as const
   }),
   dependencies: [Users.Default, Auth.Default]

@@ -1,9 +1,9 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
-import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import { Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
 import { Page } from "../Domain/Page.js"
-import { DeliveryId, DeliveryInFlight, InvalidSignature, ListDeliveriesParams, PayloadTooLarge, Receipt, WebhookDelivery } from "../Domain/Webhook.js"
+import { DeliveryId, DeliveryInFlight, InvalidSignature, ListDeliveriesParams, Receipt, WebhookDelivery } from "../Domain/Webhook.js"
 
 const GitHubHeaders = Schema.Struct({
   "x-github-event": Schema.optional(Schema.String.annotations({ description: "the event name, e.g. issues (required: 400 without it)" })),

@@ -4,19 +4,19 @@ import { Effect, Option, Redacted, Schema } from "effect"
 import type { Principal } from "../Auth/Principal.js"
 import { AppConfig } from "../Config.js"
 import { correlationId } from "../Correlation.js"
-import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import { Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
 import {
   DeliveryId,
   DeliveryInFlight,
   type DeliveryStatus,
   InvalidSignature,
-  PayloadTooLarge,
   type Receipt,
   WebhookDelivery
 } from "../Domain/Webhook.js"
 import { Jobs, type JobStatus } from "../Jobs/Jobs.js"
 import { decodeJsonRows, iso } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
+import { withinLimit } from "../Http/Body.js"
 import { isHandled } from "./GitHub.js"
 
 const decodeDeliveryId = Schema.decodeUnknownOption(DeliveryId)
@@ -69,12 +69,9 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
     const verifier = Option.map(config.githubWebhookSecret, (secret) => new OctokitWebhooks({ secret: Redacted.value(secret) }))
 
     const readBody = (request: HttpServerRequest.HttpServerRequest) =>
-      request.arrayBuffer.pipe(
-        Effect.mapError(() => new ValidationFailed({ message: "the body could not be read" })),
-        Effect.filterOrFail(
-          (bytes) => bytes.byteLength <= config.maxBodyBytes,
-          () => new PayloadTooLarge({ message: `the body exceeds ${config.maxBodyBytes} bytes` })
-        ),
+      withinLimit(request, config.maxBodyBytes).pipe(
+        Effect.mapError(() => new PayloadTooLarge({ message: `the body exceeds ${config.maxBodyBytes} bytes` })),
+        Effect.zipRight(request.arrayBuffer.pipe(Effect.mapError(() => new ValidationFailed({ message: "the body could not be read" })))),
         Effect.flatMap((bytes) =>
           Effect.try({
             try: () => utf8.decode(bytes),
