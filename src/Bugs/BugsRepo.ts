@@ -167,7 +167,6 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         ...columns,
         status,
         metadata: sql.json(bug.metadata),
-        sla_due_at: sla_seconds === null ? null : sql`now() + make_interval(secs => ${sla_seconds})`,
         ...(report === undefined
           ? {}
           : {
@@ -181,8 +180,12 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
             })
       }
       const published = log.appendFromRow("bug_bot_spawn", bug, "b", bugSummary, author.correlationId)
+      // The deadline counts from creation, by the database's clock (its `now()` is `created_at`'s).
+      const due = sla_seconds === null ? sql`null` : sql`now() + make_interval(secs => ${sla_seconds})`
       return sql<{ json: string; lease_held: null }>`
-        with b as (insert into bug_bots ${sql.insert(row)} returning *),
+        with b as (
+          insert into bug_bots (${sql.literal(Object.keys(row).join(", "))}, sla_due_at)
+          values (${sql.csv(Object.values(row).map((value) => sql`${value}`))}, ${due}) returning *),
         logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
         published as (${published.insert})
         select ${bugSelect}, null as lease_held, ${published.notify("published")} from b, published`.pipe(

@@ -66,9 +66,14 @@ const bodyOf = (response: HttpServerResponse.HttpServerResponse): ErrorBody => {
   }
 }
 
+/** A response a route already answered in the envelope (with its own headers, such as a rate limit's). */
+const enveloped = (response: HttpServerResponse.HttpServerResponse) =>
+  response.body._tag === "Uint8Array" && response.body.body.byteLength > 9 &&
+  new TextDecoder().decode(response.body.body.subarray(0, 9)) === '{"error":'
+
 /** Every error response in the contract's envelope, whatever produced it. */
 const envelope = (response: HttpServerResponse.HttpServerResponse, requestId: string) =>
-  response.status >= 400 ? errorResponse(response.status, bodyOf(response), requestId) : response
+  response.status >= 400 && !enveloped(response) ? errorResponse(response.status, bodyOf(response), requestId) : response
 
 const abortedByClient = (cause: Cause.Cause<unknown>) =>
   Array.from(Cause.interruptors(cause)).every((id) => Equal.equals(id, HttpServerError.clientAbortFiberId))

@@ -264,7 +264,8 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
           yield* repo.moveFingerprint({ bugId: id, fingerprint }, created.bug.id)
           yield* bugs.setCounts(id, yield* repo.countsOf(id))
           yield* bugs.setCounts(created.bug.id, yield* repo.countsOf(created.bug.id))
-          return created.json
+          // Counted after the move (counters are not events): the answer reads the row as it now is.
+          return yield* bugs.getJson(principal, created.bug.id)
         })
       ).pipe(withDb)
     })

@@ -115,7 +115,7 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
       sql<{ occurrence_id: OccurrenceId | null }>`
         with fp as (
           insert into fingerprints (repo_id, fingerprint, bug_id, components)
-          values (${o.repoId}, ${o.fingerprint}, ${bugId}, ${sql.json(components)})),
+          values (${o.repoId}, ${o.fingerprint}, ${bugId}, ${JSON.stringify(components)}::jsonb)),
         rel as (insert into releases (repo_id, version) ${rememberRelease(o.repoId, o.report.release)} on conflict do nothing),
         occ as (
           insert into occurrences (${occurrenceColumns}) values (${occurrenceValues(o, bugId)})
