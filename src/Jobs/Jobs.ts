@@ -168,12 +168,16 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       "id, kind, key, payload::text as payload, meta, attempts, max_attempts, lease_token, lease_expires_at, correlation_id"
     )
 
-    /** Enqueues in the caller's transaction; the NOTIFY goes out at commit. False when its key was stored already. */
+    /**
+     * Enqueues in the caller's transaction; the NOTIFY goes out at commit. False when its key was
+     * stored already. JSON text goes in as `text` cast to jsonb: Bun.SQL sends a string bound to a
+     * jsonb parameter as a JSON string.
+     */
     const enqueue = (job: NewJob) =>
       sql<{ id: string }>`
         with inserted as (
           insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
-          values (${job.kind}, ${job.key}, ${storable(job.payload)}::jsonb, ${sql.json(job.meta)}, ${job.status ?? "pending"},
+          values (${job.kind}, ${job.key}, ${storable(job.payload)}::text::jsonb, ${sql.json(job.meta)}, ${job.status ?? "pending"},
                   ${job.maxAttempts}, case when ${job.status ?? "pending"} = 'pending' then now() end, ${job.correlationId})
           on conflict (kind, key) do nothing
           returning id, status)
@@ -204,11 +208,11 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       sql<{ n: number }>`
         insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
         select kind, key, payload, meta, status, max_attempts, case when status = 'pending' then now() end, correlation_id
-        from jsonb_to_recordset(${recordset(batch)}::jsonb)
+        from jsonb_to_recordset(${recordset(batch)}::text::jsonb)
           as r(n int, kind text, key text, payload jsonb, meta jsonb, status text, max_attempts int, correlation_id text)
         order by n
         on conflict (kind, key) do nothing
-        returning (select r2.n from jsonb_to_recordset(${recordset(batch)}::jsonb) as r2(n int, kind text, key text)
+        returning (select r2.n from jsonb_to_recordset(${recordset(batch)}::text::jsonb) as r2(n int, kind text, key text)
                    where r2.kind = jobs.kind and r2.key is not distinct from jobs.key limit 1) as n`
 
     /** A batch that fails is written again one by one, so one unstorable job fails alone. */
