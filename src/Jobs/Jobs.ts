@@ -353,13 +353,17 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         ? sql`j.key = ${where.key}`
         : sql`j.meta ->> ${where.meta.field} = ${where.meta.value}`
 
-    /** Queues settled jobs again with fresh attempts; the ids requeued (none when unknown, or still queued or running). */
-    const requeue = (kind: string, where: JobSelector) =>
-      sql<{ id: string }>`
+    /**
+     * Queues settled jobs again with fresh attempts; those requeued (none when unknown, or still
+     * queued or running) as `render` shows them as requeued: a worker may claim them before a later
+     * read.
+     */
+    const requeue = (kind: string, where: JobSelector, render: string) =>
+      sql<{ json: string }>`
         update jobs j
         set status = 'pending', attempts = 0, run_at = now(), last_error = null, result = null, finished_at = null, updated_at = now()
         where j.kind = ${kind} and ${selecting(where)} and j.status not in ('pending', 'running')
-        returning j.id, pg_notify(${jobsChannel}, j.kind)`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+        returning ${sql.literal(render)}::text as json, pg_notify(${jobsChannel}, j.kind)`
 
     /** One page of a kind's jobs, newest first, as `render(alias)` shows them (SQL building the item's JSON). */
     const list = (kind: string, statuses: ReadonlyArray<JobStatus> | undefined, render: string, limit: number, cursor: string | undefined) =>
