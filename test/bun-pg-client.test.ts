@@ -1,6 +1,6 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { PgClient } from "@effect/sql-pg"
-import { SqlError as SqlErrorClass, type SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import type { Statement } from "@effect/sql/Statement"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
@@ -24,7 +24,7 @@ const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 const failure = async <A>(effect: Effect.Effect<A, SqlError>) => {
   const exit = await Effect.runPromiseExit(effect)
   const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-  if (!(error instanceof SqlErrorClass)) throw new Error(`expected a SqlError, got ${String(exit)}`)
+  if (!(error instanceof SqlError)) throw new Error(`expected a SqlError, got ${String(exit)}`)
   return error
 }
 
