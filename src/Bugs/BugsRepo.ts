@@ -207,7 +207,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       if (patch.sla_due_at !== undefined) set.push(sql`sla_due_at = ${patch.sla_due_at}`)
       if (patch.resolution_notes !== undefined) set.push(sql`resolution_notes = ${patch.resolution_notes}`)
       if (patch.commit_shas !== undefined) {
-        set.push(sql`commit_shas = array(select jsonb_array_elements_text(${JSON.stringify(patch.commit_shas)}::jsonb))`)
+        set.push(sql`commit_shas = array(select jsonb_array_elements_text(${JSON.stringify(patch.commit_shas)}::text::jsonb))`)
       }
       if (patch.duplicate_of_id !== undefined) set.push(sql`duplicate_of_id = ${patch.duplicate_of_id}`)
       if (patch.resolved_in_release !== undefined) set.push(sql`resolved_in_release = ${patch.resolved_in_release}`)
@@ -376,7 +376,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
               trace_id = coalesce(c.trace_id, b.trace_id),
               request_id = coalesce(c.request_id, b.request_id),
               release_sha = coalesce(c.release_sha, b.release_sha)
-            from jsonb_to_recordset(${JSON.stringify(counted)}::jsonb) as c(
+            from jsonb_to_recordset(${JSON.stringify(counted)}::text::jsonb) as c(
               bug_id uuid, count int, first_seen timestamptz, last_seen timestamptz, release text, environment text,
               trace_id text, request_id text, release_sha text)
             where b.id = c.bug_id`.pipe(Effect.asVoid)

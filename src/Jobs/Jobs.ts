@@ -168,12 +168,16 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       "id, kind, key, payload::text as payload, meta, attempts, max_attempts, lease_token, lease_expires_at, correlation_id"
     )
 
-    /** Enqueues in the caller's transaction; the NOTIFY goes out at commit. False when its key was stored already. */
+    /**
+     * Enqueues in the caller's transaction; the NOTIFY goes out at commit. False when its key was
+     * stored already. JSON text goes in as `text` cast to jsonb: Bun.SQL sends a string bound to a
+     * jsonb parameter as a JSON string.
+     */
     const enqueue = (job: NewJob) =>
       sql<{ id: string }>`
         with inserted as (
           insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
-          values (${job.kind}, ${job.key}, ${storable(job.payload)}::jsonb, ${sql.json(job.meta)}, ${job.status ?? "pending"},
+          values (${job.kind}, ${job.key}, ${storable(job.payload)}::text::jsonb, ${sql.json(job.meta)}, ${job.status ?? "pending"},
                   ${job.maxAttempts}, case when ${job.status ?? "pending"} = 'pending' then now() end, ${job.correlationId})
           on conflict (kind, key) do nothing
           returning id, status)
@@ -204,11 +208,11 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       sql<{ n: number }>`
         insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
         select kind, key, payload, meta, status, max_attempts, case when status = 'pending' then now() end, correlation_id
-        from jsonb_to_recordset(${recordset(batch)}::jsonb)
+        from jsonb_to_recordset(${recordset(batch)}::text::jsonb)
           as r(n int, kind text, key text, payload jsonb, meta jsonb, status text, max_attempts int, correlation_id text)
         order by n
         on conflict (kind, key) do nothing
-        returning (select r2.n from jsonb_to_recordset(${recordset(batch)}::jsonb) as r2(n int, kind text, key text)
+        returning (select r2.n from jsonb_to_recordset(${recordset(batch)}::text::jsonb) as r2(n int, kind text, key text)
                    where r2.kind = jobs.kind and r2.key is not distinct from jobs.key limit 1) as n`
 
     /** A batch that fails is written again one by one, so one unstorable job fails alone. */
@@ -349,13 +353,17 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         ? sql`j.key = ${where.key}`
         : sql`j.meta ->> ${where.meta.field} = ${where.meta.value}`
 
-    /** Queues settled jobs again with fresh attempts; the ids requeued (none when unknown, or still queued or running). */
-    const requeue = (kind: string, where: JobSelector) =>
-      sql<{ id: string }>`
+    /**
+     * Queues settled jobs again with fresh attempts; those requeued (none when unknown, or still
+     * queued or running) as `render` shows them as requeued: a worker may claim them before a later
+     * read.
+     */
+    const requeue = (kind: string, where: JobSelector, render: string) =>
+      sql<{ json: string }>`
         update jobs j
         set status = 'pending', attempts = 0, run_at = now(), last_error = null, result = null, finished_at = null, updated_at = now()
         where j.kind = ${kind} and ${selecting(where)} and j.status not in ('pending', 'running')
-        returning j.id, pg_notify(${jobsChannel}, j.kind)`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+        returning ${sql.literal(render)}::text as json, pg_notify(${jobsChannel}, j.kind)`
 
     /** One page of a kind's jobs, newest first, as `render(alias)` shows them (SQL building the item's JSON). */
     const list = (kind: string, statuses: ReadonlyArray<JobStatus> | undefined, render: string, limit: number, cursor: string | undefined) =>

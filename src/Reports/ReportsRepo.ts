@@ -80,7 +80,7 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
     const occurrenceValues = (o: NewOccurrence, bugId: ReturnType<typeof sql.literal> | BugId) => {
       const r = o.report
       return sql`${o.repoId}, ${bugId}, ${o.eventId}, ${o.fingerprint}, ${r.occurred_at}, ${r.release}, ${r.environment},
-        ${r.trace_id}, ${r.request_id}, ${sql.json(r.tags)}, ${storable(o.event)}::jsonb`
+        ${r.trace_id}, ${r.request_id}, ${sql.json(r.tags)}, ${storable(o.event)}::text::jsonb`
     }
     const occurrenceColumns = sql.literal(
       "repo_id, bug_id, event_id, fingerprint, occurred_at, release, environment, trace_id, request_id, tags, event"
@@ -115,7 +115,7 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
       sql<{ occurrence_id: OccurrenceId | null }>`
         with fp as (
           insert into fingerprints (repo_id, fingerprint, bug_id, components)
-          values (${o.repoId}, ${o.fingerprint}, ${bugId}, ${JSON.stringify(components)}::jsonb)),
+          values (${o.repoId}, ${o.fingerprint}, ${bugId}, ${JSON.stringify(components)}::text::jsonb)),
         rel as (insert into releases (repo_id, version) ${rememberRelease(o.repoId, o.report.release)} on conflict do nothing),
         occ as (
           insert into occurrences (${occurrenceColumns}) values (${occurrenceValues(o, bugId)})

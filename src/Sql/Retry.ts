@@ -1,4 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
+import { SQL } from "bun"
 import { Duration, Effect, Schedule } from "effect"
 import { ServiceUnavailable } from "../Domain/Errors.js"
 
@@ -20,24 +21,30 @@ const transientState = (state: string) =>
   state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03" || state === "53300" ||
   state === "40001" || state === "40P01"
 
-/** An error the server reported carries its SQLSTATE and a severity; the driver's own errors carry neither. */
-const sqlStateOf = (cause: unknown): string | undefined => {
-  if (typeof cause !== "object" || cause === null) return undefined
-  const { code, severity } = cause as { code?: unknown; severity?: unknown }
-  return typeof severity === "string" && typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
-}
+/** The SQLSTATE of an error the server reported (Bun.SQL's own errors carry none). */
+export const sqlStateOf = (cause: unknown): string | undefined =>
+  cause instanceof SQL.PostgresError ? cause.errno : undefined
+
+/** Bun.SQL's own errors for a connection that was lost or could not be made. */
+const connectionLost = new Set([
+  "ERR_POSTGRES_CONNECTION_CLOSED",
+  "ERR_POSTGRES_CONNECTION_FAILED",
+  "ERR_POSTGRES_CONNECTION_REFUSED",
+  "ERR_POSTGRES_CONNECTION_TIMEOUT",
+  "ERR_POSTGRES_IDLE_TIMEOUT",
+  "ERR_POSTGRES_LIFETIME_TIMEOUT"
+])
 
 /**
- * Whether another try may succeed. Classified by error class and SQLSTATE, never by message text:
- * an error the server reported is transient when its SQLSTATE says so; an error of the driver itself
- * (no SQLSTATE: a refused or reset socket, a connection the server ended, a pooled client left
- * unusable by one) is a connection failure, hence transient, unless it is a programming error.
+ * Whether another try may succeed. Classified by error class and code, never by message text: an
+ * error the server reported is transient when its SQLSTATE says so (a terminated backend is 57P01);
+ * an error of the driver itself when it is a lost, refused or timed-out connection. Anything else
+ * (a misused driver, a programming error) is not.
  */
 export const isTransient = (error: SqlError): boolean => {
-  const cause = error.cause
-  const state = sqlStateOf(cause)
+  const state = sqlStateOf(error.cause)
   if (state !== undefined) return transientState(state)
-  return cause instanceof Error && !(cause instanceof TypeError || cause instanceof RangeError || cause instanceof SyntaxError)
+  return error.cause instanceof SQL.PostgresError && connectionLost.has(error.cause.code)
 }
 
 const isSqlError = (u: unknown): u is SqlError =>

@@ -1,9 +1,10 @@
 import { BunContext } from "@effect/platform-bun"
 import { SqlClient } from "@effect/sql"
-import { PgClient, PgMigrator } from "@effect/sql-pg"
+import { PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer, Option } from "effect"
 import * as path from "node:path"
 import { AppConfig } from "../Config.js"
+import * as BunPgClient from "./BunPgClient.js"
 import { embeddedPostgres } from "./Embedded.js"
 
 const migrationsDir = path.resolve(import.meta.dir, "../../migrations")
@@ -16,7 +17,7 @@ export const SqlLive = Layer.unwrapScoped(
       onSome: Effect.succeed,
       onNone: () => embeddedPostgres({ dir: path.join(config.dataDir, "pg"), port: config.embeddedPort })
     })
-    return PgClient.layer({ url, maxConnections: config.dbPoolSize, applicationName: "bugbots" })
+    return BunPgClient.layer({ url, maxConnections: config.dbPoolSize, applicationName: "bugbots" })
   })
 ).pipe(Layer.provide(AppConfig.Default))
 

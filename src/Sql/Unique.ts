@@ -1,9 +1,10 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
+import { sqlStateOf } from "./Retry.js"
 
 const isUniqueViolation = (e: unknown): e is SqlError =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SqlError" &&
-  (e as SqlError & { cause: { code?: unknown } }).cause?.code === "23505"
+  sqlStateOf((e as SqlError).cause) === "23505"
 
 /** Turns a unique-constraint violation into the domain error `onConflict` makes. */
 export const uniqueViolation =

@@ -150,13 +150,11 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
     const replay = Effect.fn("Webhooks.replay")(function* (principal: Principal, id: DeliveryId) {
       yield* requireSuperuser(principal)
       const selector = { meta: { field: "delivery_id", value: id } }
-      const queued = yield* jobs.requeue(deliveryKind, selector).pipe(withDb)
+      const queued = yield* jobs.requeue(deliveryKind, selector, rendered).pipe(withDb)
+      if (queued.length > 0) return (yield* decodeDeliveries(queued))[0]
       const found = yield* jobs.find(deliveryKind, selector, rendered).pipe(withDb)
       if (found.length === 0) return yield* Effect.fail(NotFound.of("webhook delivery", id))
-      if (queued.length === 0) {
-        return yield* new DeliveryInFlight({ message: `delivery ${id} is ${found[0].status === "running" ? "processing" : "queued"} already` })
-      }
-      return (yield* decodeDeliveries(found))[0]
+      return yield* new DeliveryInFlight({ message: `delivery ${id} is ${found[0].status === "running" ? "processing" : "queued"} already` })
     })
 
     return { receive, store, list, replay } as const
