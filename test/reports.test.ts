@@ -377,4 +377,25 @@ describe("triage", () => {
     const agent = await makeAgent(svc, village.id)
     expect((await agent.api.patch(`/api/bugs/${bug.id}`, { title: "mine" })).status).toBe(403)
   })
+
+  test("the village's SLA policy: read by members, changed by admins; new bugs and new severities follow it", async () => {
+    const own = await makeVillage(svc)
+    const before = await root.get(`/api/villages/${own.id}/settings`)
+    expect(before.body).toMatchObject({ village_id: own.id, sla_seconds: { critical: 14400, high: 86400, medium: 259200, low: 604800 } })
+    const old = (await root.post(`/api/villages/${own.id}/bugs`, { repo_id: own.repoId, title: "t", severity: "high" })).body
+
+    const updated = await root.put(`/api/villages/${own.id}/settings`, { sla_seconds: { high: 3600 } })
+    expect(updated.status).toBe(200)
+    expect(updated.body.sla_seconds).toEqual({ critical: 14400, high: 3600, medium: 259200, low: 604800 })
+    const bug = (await root.post(`/api/villages/${own.id}/bugs`, { repo_id: own.repoId, title: "t", severity: "high" })).body
+    expect(Date.parse(bug.sla_due_at) - Date.parse(bug.created_at)).toBe(3600 * 1000)
+    expect((await root.get(`/api/bugs/${old.id}`)).body.sla_due_at).toBe(old.sla_due_at)
+
+    expect((await root.put(`/api/villages/${own.id}/settings`, { sla_seconds: { high: 5 } })).status).toBe(400)
+    expect((await root.put(`/api/villages/${own.id}/settings`, { sla_seconds: { urgent: 3600 } })).status).toBe(400)
+    const agent = await makeAgent(svc, own.id)
+    expect((await agent.api.get(`/api/villages/${own.id}/settings`)).status).toBe(200)
+    expect((await agent.api.put(`/api/villages/${own.id}/settings`, { sla_seconds: { high: 7200 } })).status).toBe(403)
+    expect((await root.get(`/api/villages/${own.id}/settings`)).body.sla_seconds.high).toBe(3600)
+  })
 })

@@ -28,3 +28,26 @@ export const CreateRepo = Payload({
   github_repo_id: OptionalUpstreamId
 })
 export type CreateRepo = typeof CreateRepo.Type
+
+/** Seconds from a bug's creation to its SLA deadline, for one severity: a minute to a year. */
+const SlaSeconds = Schema.Int.pipe(Schema.between(60, 366 * 24 * 3600))
+
+/** A village's settings (contract §9): the SLA policy, seconds by severity. */
+export class VillageSettings extends Schema.Class<VillageSettings>("VillageSettings")({
+  village_id: VillageId,
+  sla_seconds: Schema.Struct({ critical: SlaSeconds, high: SlaSeconds, medium: SlaSeconds, low: SlaSeconds }),
+  updated_at: Timestamp
+}) {}
+
+/** `PUT /villages/{id}/settings`: the severities named change; the others keep their value. */
+export const UpdateVillageSettings = Payload({
+  sla_seconds: Schema.optional(
+    Payload({
+      critical: Schema.optional(SlaSeconds),
+      high: Schema.optional(SlaSeconds),
+      medium: Schema.optional(SlaSeconds),
+      low: Schema.optional(SlaSeconds)
+    })
+  )
+})
+export type UpdateVillageSettings = typeof UpdateVillageSettings.Type

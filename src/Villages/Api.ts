@@ -6,7 +6,7 @@ import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Error
 import { UserId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
 import { Membership, SetMember } from "../Domain/User.js"
-import { CreateRepo, CreateVillage, Repo, Village } from "../Domain/Village.js"
+import { CreateRepo, CreateVillage, Repo, UpdateVillageSettings, Village, VillageSettings } from "../Domain/Village.js"
 
 const VillagePath = Schema.Struct({ id: VillageId })
 const MemberPath = Schema.Struct({ id: VillageId, user_id: UserId })
@@ -23,6 +23,15 @@ export class VillagesApi extends HttpApiGroup.make("villages")
   )
   .add(HttpApiEndpoint.get("list", "/villages").setUrlParams(PageQuery).addSuccess(Page(Village)).addError(ValidationFailed))
   .add(HttpApiEndpoint.get("get", "/villages/:id").setPath(VillagePath).addSuccess(Village).addError(NotFound))
+  .add(HttpApiEndpoint.get("settings", "/villages/:id/settings").setPath(VillagePath).addSuccess(VillageSettings).addError(NotFound).addError(Forbidden))
+  .add(
+    HttpApiEndpoint.put("updateSettings", "/villages/:id/settings")
+      .setPath(VillagePath)
+      .setPayload(UpdateVillageSettings)
+      .addSuccess(VillageSettings)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
   .add(
     HttpApiEndpoint.put("setMember", "/villages/:id/members/:user_id")
       .setPath(MemberPath)

@@ -11,6 +11,8 @@ export const VillagesHttp = HttpApiBuilder.group(Api, "villages", (handlers) =>
       .handle("create", ({ payload }) => asPrincipal((p) => villages.create(p, payload)))
       .handle("list", ({ urlParams }) => asPrincipal((p) => villages.list(p, urlParams.limit, urlParams.cursor)))
       .handle("get", ({ path }) => asPrincipal((p) => villages.get(p, path.id)))
+      .handle("settings", ({ path }) => asPrincipal((p) => villages.settings(p, path.id)))
+      .handle("updateSettings", ({ path, payload }) => asPrincipal((p) => villages.updateSettings(p, path.id, payload)))
       .handle("setMember", ({ path, payload }) => asPrincipal((p) => villages.setMember(p, path.id, path.user_id, payload.role)))
       .handle("removeMember", ({ path }) => asPrincipal((p) => villages.removeMember(p, path.id, path.user_id)))
       .handle("createRepo", ({ path, payload }) => asPrincipal((p) => villages.createRepo(p, path.id, payload)))

@@ -7,7 +7,7 @@ import { defaultSlaPolicy, type SlaPolicy } from "../Domain/BugLifecycle.js"
 import { Conflict, Forbidden, NotFound } from "../Domain/Errors.js"
 import type { RepoId, UserId, VillageId } from "../Domain/Ids.js"
 import { Membership, type VillageRole } from "../Domain/User.js"
-import { type CreateRepo, type CreateVillage, Repo, Village } from "../Domain/Village.js"
+import { type CreateRepo, type CreateVillage, Repo, type UpdateVillageSettings, Village, VillageSettings } from "../Domain/Village.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 import { pageByCreation } from "../Sql/Keyset.js"
 import { withDb } from "../Sql/Retry.js"
@@ -22,6 +22,9 @@ const repoJson = (alias: string) =>
   ])
 const decodeVillages = decodeJsonRows(Village)
 const decodeRepos = decodeJsonRows(Repo)
+const settingsJson = (alias: string) =>
+  jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", ["updated_at", iso(`${alias}.updated_at`)]])
+const decodeSettings = decodeJsonRows(VillageSettings)
 
 /** A GitHub account or repository as a delivery names it. */
 export interface UpstreamAccount {
@@ -45,6 +48,7 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
     const auth = yield* Auth
     const villageSelect = sql.literal(`${villageJson("v")}::text as json`)
     const repoSelect = sql.literal(`${repoJson("r")}::text as json`)
+    const settingsSelect = sql.literal(`${settingsJson("v")}::text as json`)
 
     const village = (rows: ReadonlyArray<{ json: string }>) => decodeVillages(rows).pipe(Effect.map((vs) => Option.fromNullable(vs[0])))
     const repo = (rows: ReadonlyArray<{ json: string }>) => decodeRepos(rows).pipe(Effect.map((rs) => Option.fromNullable(rs[0])))
@@ -191,12 +195,35 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
         Effect.map((rows) => rows[0]?.sla_seconds ?? defaultSlaPolicy)
       )
 
+    const settingsOf = (rows: ReadonlyArray<{ json: string }>) =>
+      decodeSettings(rows).pipe(Effect.map((found) => found[0]!))
+
+    /** `GET /villages/{id}/settings`: to whoever can read the village. */
+    const settings = Effect.fn("Villages.settings")(function* (principal: Principal, id: VillageId) {
+      yield* authorize(principal, "read", { villageId: id, resource: "village", resourceId: id })
+      yield* find(id)
+      return yield* sql<{ json: string }>`select ${settingsSelect} from villages v where v.id = ${id}`.pipe(Effect.flatMap(settingsOf), withDb)
+    })
+
+    /**
+     * `PUT /villages/{id}/settings` (admins): the severities named take their new value. Deadlines
+     * already set stay as promised; bugs created or re-rated from now on follow the new policy.
+     */
+    const updateSettings = Effect.fn("Villages.updateSettings")(function* (principal: Principal, id: VillageId, update: UpdateVillageSettings) {
+      yield* authorize(principal, "manage_village", { villageId: id, resource: "village", resourceId: id })
+      yield* find(id)
+      const sla = JSON.stringify(update.sla_seconds ?? {})
+      return yield* sql<{ json: string }>`
+        update villages v set sla_seconds = v.sla_seconds || ${sla}::text::jsonb, updated_at = now()
+        where v.id = ${id} returning ${settingsSelect}`.pipe(Effect.flatMap(settingsOf), withDb)
+    })
+
     /** The village a repo belongs to, if the repo exists. */
     const villageOfRepo = (id: RepoId) => findRepo(id).pipe(Effect.map(Option.map((r) => r.village_id)))
 
     return {
       find, findRepo, get, create, list, setMember, grant, removeMember, createRepo, listRepos, provisionVillage, provisionRepo, reposOfGitHub,
-      villageOfRepo, slaPolicy, projectOf, repoOfProject
+      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject
     } as const
   }),
   dependencies: [Users.Default, Auth.Default]
