@@ -1,3 +1,4 @@
+import { parseStack } from "../src/Reports/Legacy.js"
 import { describe, expect, test } from "bun:test"
 import { Either, Option } from "effect"
 import * as zlib from "node:zlib"
@@ -127,5 +128,39 @@ describe("envelopes", () => {
     expect(Either.isLeft(garbage) && garbage.left._tag).toBe("Malformed")
     const unknown = decompress(body, "compress", 1024)
     expect(Either.isLeft(unknown) && unknown.left._tag).toBe("Malformed")
+  })
+})
+
+describe("legacy stacks as exceptions", () => {
+  test("V8: the exception line first, frames innermost first (reversed to Sentry's order), libraries not in app", () => {
+    const parsed = parseStack(
+      "TypeError: Cannot read properties of undefined (reading 'price')\n    at lineTotal (/srv/shop/src/cart/totals.js:41:23)\n    at Array.map (<anonymous>)\n    at async checkout (/srv/shop/src/routes/checkout.js:88:20)\n    at Layer.handle (/srv/shop/node_modules/express/lib/router/layer.js:95:5)"
+    )
+    expect(parsed).toEqual({
+      type: "TypeError",
+      value: "Cannot read properties of undefined (reading 'price')",
+      frames: [
+        { function: "Layer.handle", filename: "/srv/shop/node_modules/express/lib/router/layer.js", lineno: 95, in_app: false },
+        { function: "checkout", filename: "/srv/shop/src/routes/checkout.js", lineno: 88, in_app: true },
+        { function: "lineTotal", filename: "/srv/shop/src/cart/totals.js", lineno: 41, in_app: true }
+      ]
+    })
+  })
+
+  test("JVM: module and function, the platform's frames not in app", () => {
+    const parsed = parseStack("java.lang.IllegalStateException: closed\n\tat com.acme.Pool.take(Pool.java:12)\n\tat java.base/java.lang.Thread.run(Thread.java:833)")
+    expect(parsed?.type).toBe("java.lang.IllegalStateException")
+    expect(parsed?.frames.map((f) => [f.module, f.function, f.in_app])).toEqual([["java.base/java.lang.Thread", "run", false], ["com.acme.Pool", "take", true]])
+  })
+
+  test("Python: the exception line last, frames already oldest first", () => {
+    const parsed = parseStack('Traceback (most recent call last):\n  File "/app/a.py", line 3, in main\n    run()\n  File "/usr/lib/python3/site-packages/x.py", line 9, in run\n    raise ValueError("bad")\nValueError: bad')
+    expect(parsed).toMatchObject({ type: "ValueError", value: "bad" })
+    expect(parsed?.frames.map((f) => [f.function, f.in_app])).toEqual([["main", true], ["run", false]])
+  })
+
+  test("text that is no stack gives no exception (the report groups by its message)", () => {
+    expect(parseStack("something went wrong somewhere")).toBeUndefined()
+    expect(parseStack("")).toBeUndefined()
   })
 })

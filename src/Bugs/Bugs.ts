@@ -134,8 +134,8 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
       })
 
     /** Inserts a bug with its `created` event and `bug_bot_spawn`. */
-    const insert = (bug: NewBug, actor: Actor) =>
-      Effect.flatMap(author(actor), (by) => repo.insert(bug, "open", created("open"), by))
+    const insert = (bug: NewBug, actor: Actor, status: BugStatus = "open") =>
+      Effect.flatMap(author(actor), (by) => repo.insert(bug, status, created(status), by))
 
     const load = (id: BugId) =>
       repo.find(id).pipe(withDb, Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("bug", id)), onSome: Effect.succeed })))
@@ -387,8 +387,13 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
      */
     const createReported = Effect.fn("Bugs.createReported")(function* (
       repo: { readonly id: RepoId; readonly village_id: VillageId },
-      fields: Pick<NewBug, "title" | "description" | "severity" | "category" | "metadata"> & { readonly report: NonNullable<NewBug["report"]> }
+      fields: Pick<NewBug, "title" | "description" | "severity" | "category" | "metadata"> & {
+        readonly report: NonNullable<NewBug["report"]>
+        /** The status it starts in: `open`, or an imported report's `resolved` or `closed`. */
+        readonly status?: "open" | "resolved" | "closed"
+      }
     ) {
+      const { status = "open", ...bug } = fields
       const policy = yield* villages.slaPolicy(repo.village_id)
       return yield* insert(
         {
@@ -398,10 +403,11 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
           source: "report",
           issue_id: null,
           issue_number: null,
-          ...fields,
-          sla_seconds: fields.severity === null ? null : policy[fields.severity]
+          ...bug,
+          sla_seconds: bug.severity === null ? null : policy[bug.severity]
         },
-        systemActor
+        systemActor,
+        status
       )
     })
 

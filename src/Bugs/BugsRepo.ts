@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import type { Fragment } from "@effect/sql/Statement"
 import { DateTime, Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import { Bug, type BugFilters, BugEvent, type BugSort, type BugStatus, type Provider, type Severity, type Source, severityRank } from "../Domain/Bug.js"
+import { Bug, type BugFilters, BugEvent, type BugSort, type BugStatus, isTerminal, type Provider, type Severity, type Source, severityRank } from "../Domain/Bug.js"
 import type { Actor, BugPatch, LifecycleEntry } from "../Domain/BugLifecycle.js"
 import type { AgentId, BugId, RepoId, VillageId } from "../Domain/Ids.js"
 import type { RealtimeEventName } from "../Domain/Events.js"
@@ -182,10 +182,11 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       const published = log.appendFromRow("bug_bot_spawn", bug, "b", bugSummary, author.correlationId)
       // The deadline counts from creation, by the database's clock (its `now()` is `created_at`'s).
       const due = sla_seconds === null ? sql`null` : sql`now() + make_interval(secs => ${sla_seconds})`
+      const resolved = isTerminal(status) ? sql`now()` : sql`null`
       return sql<{ json: string; lease_held: null }>`
         with b as (
-          insert into bug_bots (${sql.literal(Object.keys(row).join(", "))}, sla_due_at)
-          values (${sql.csv(Object.values(row).map((value) => sql`${value}`))}, ${due}) returning *),
+          insert into bug_bots (${sql.literal(Object.keys(row).join(", "))}, sla_due_at, resolved_at)
+          values (${sql.csv(Object.values(row).map((value) => sql`${value}`))}, ${due}, ${resolved}) returning *),
         logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
         published as (${published.insert})
         select ${bugSelect}, null as lease_held, ${published.notify("published")} from b, published`.pipe(

@@ -35,6 +35,9 @@ export const ReportFrame = Schema.Struct({
   in_app: Schema.optional(Schema.NullOr(Schema.Boolean))
 })
 
+export const ReportStatus = Schema.Literal("open", "resolved", "closed")
+export type ReportStatus = typeof ReportStatus.Type
+
 /** `POST /api/reports`: an error report in bugbots' own terms. */
 export const NativeReport = Payload({
   repo_id: Schema.optional(RepoId.annotations({ description: "with a user or agent token: the repo reported on" })),
@@ -61,7 +64,14 @@ export const NativeReport = Payload({
   request_id: Schema.optional(Text(128)),
   tags: Schema.optional(Schema.Record({ key: Text(200), value: Text(1000, { min: 0 }) })),
   reporter: Schema.optional(Text(200)),
-  occurred_at: Schema.optional(TimestampInput)
+  occurred_at: Schema.optional(TimestampInput),
+  status: Schema.optional(
+    ReportStatus.annotations({
+      description:
+        "for imports from another tracker, the report's own standing there: a report already `resolved` or `closed` creates its bug in that " +
+        "status and never reopens one (default `open`)"
+    })
+  )
 })
 export type NativeReport = typeof NativeReport.Type
 
@@ -70,7 +80,8 @@ export class ReportReceipt extends Schema.Class<ReportReceipt>("ReportReceipt")(
   bug_id: BugId,
   fingerprint: Schema.String,
   new_bug: Schema.Boolean,
-  regressed: Schema.Boolean
+  regressed: Schema.Boolean,
+  duplicate: Schema.Boolean.annotations({ description: "this event_id was stored before: the report changed nothing" })
 }) {}
 
 export class Occurrence extends Schema.Class<Occurrence>("Occurrence")({

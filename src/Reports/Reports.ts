@@ -8,7 +8,7 @@ import { AppConfig } from "../Config.js"
 import { Forbidden, NotFound, RateLimited, Unauthenticated } from "../Domain/Errors.js"
 import type { BugId, IngestKeyId, RepoId, VillageId } from "../Domain/Ids.js"
 import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
-import { CannotMerge, CreatedIngestKey, Grouping, NativeReport, ReportReceipt } from "../Domain/Report.js"
+import { CannotMerge, CreatedIngestKey, Grouping, NativeReport, ReportReceipt, type ReportStatus } from "../Domain/Report.js"
 import { RateLimits } from "../RateLimits/RateLimits.js"
 import { withDb } from "../Sql/Retry.js"
 import { Villages } from "../Villages/Villages.js"
@@ -120,7 +120,8 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       into: { readonly id: RepoId; readonly village_id: VillageId },
       report: ReportEvent,
       event: string,
-      eventId: string
+      eventId: string,
+      standing: ReportStatus = "open"
     ) {
       const { fingerprint, components } = fingerprintOf(report)
       const occurrence = { repoId: into.id, eventId, fingerprint, report, event }
@@ -141,6 +142,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
                   ...(report.component === null ? {} : { component: report.component }),
                   ...(report.route === null ? {} : { route: report.route })
                 },
+                status: standing,
                 report: {
                   seen: report.occurred_at ?? new Date(),
                   release: report.release,
@@ -159,15 +161,16 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
           if (occurrence_id === null) {
             // The same event id again: it counts once.
             const earlier = Option.getOrThrow(yield* repo.findByEventId(into.id, eventId))
-            return new ReportReceipt({ occurrence_id: earlier.id, bug_id: earlier.bug_id, fingerprint: earlier.fingerprint, new_bug: false, regressed: false })
+            return new ReportReceipt({ occurrence_id: earlier.id, bug_id: earlier.bug_id, fingerprint: earlier.fingerprint, new_bug: false, regressed: false, duplicate: true })
           }
-          const regressed = newBug
+          // A report already settled where it came from (an import) reopens nothing.
+          const regressed = newBug || standing !== "open"
             ? false
             : yield* bugs.regress(bug_id, {
                 release: report.release,
                 releaseIsNewer: (than) => repo.isNewerRelease(into.id, report.release, than)
               })
-          return new ReportReceipt({ occurrence_id, bug_id, fingerprint, new_bug: newBug, regressed })
+          return new ReportReceipt({ occurrence_id, bug_id, fingerprint, new_bug: newBug, regressed, duplicate: false })
         })
       ).pipe(withDb)
     })
@@ -204,7 +207,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
     })
 
     const ingestNative = (into: { readonly id: RepoId; readonly village_id: VillageId }, report: NativeReport) =>
-      ingest(into, fromNative(report), JSON.stringify(encodeNative(report)), report.event_id ?? crypto.randomUUID().replaceAll("-", ""))
+      ingest(into, fromNative(report), JSON.stringify(encodeNative(report)), report.event_id ?? crypto.randomUUID().replaceAll("-", ""), report.status)
 
     /** Counts up to `countBatch` reports into their bugs; how many. Each counted once, by one instance. */
     const countReports = sql.withTransaction(

@@ -1,20 +1,17 @@
 /**
- * `bun run seed`: demo data — a village with two repos, three users with roles, two agents and a
+ * `bugbots seed` (`bun run seed`): demo data — a village with two repos, three users with roles, two agents and a
  * spread of bugs in every status. Idempotent: it finds what exists by its natural keys. It goes
  * through the owners of each table, like every other writer.
  */
-import { BunRuntime } from "@effect/platform-bun"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
-import { Agents } from "./Agents/Agents.js"
-import { Bugs, decodeJson } from "./Bugs/Bugs.js"
-import { AppConfig } from "./Config.js"
-import type { BugStatus, Severity } from "./Domain/Bug.js"
-import { systemActor } from "./Domain/BugLifecycle.js"
-import { LoggingLive } from "./Logging.js"
-import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
-import { Users } from "./Users/Users.js"
-import { Villages } from "./Villages/Villages.js"
+import { Agents } from "../Agents/Agents.js"
+import { Bugs, decodeJson } from "../Bugs/Bugs.js"
+import type { BugStatus, Severity } from "../Domain/Bug.js"
+import { systemActor } from "../Domain/BugLifecycle.js"
+import { MigrationsLive, SqlLive } from "../Sql/Sql.js"
+import { Users } from "../Users/Users.js"
+import { Villages } from "../Villages/Villages.js"
 
 const users = [
   { login: "alice", email: "alice@example.com", role: "maintainer" },
@@ -73,9 +70,7 @@ const seed = Effect.gen(function* () {
   yield* Effect.logInfo("seeded demo data").pipe(Effect.annotateLogs({ village: villageId }))
 })
 
-seed.pipe(
-  Effect.provide(Layer.mergeAll(Bugs.Default, Villages.Default, Users.Default, Agents.Default).pipe(Layer.provideMerge(MigrationsLive), Layer.provideMerge(SqlLive))),
-  Effect.provide(LoggingLive),
-  Effect.provide(AppConfig.Default),
-  (main) => BunRuntime.runMain(main, { disablePrettyLogger: true })
+/** Seeds through the owners of the tables, on the configured database (migrated first). */
+export const seedDemo = seed.pipe(
+  Effect.provide(Layer.mergeAll(Bugs.Default, Villages.Default, Users.Default, Agents.Default).pipe(Layer.provideMerge(MigrationsLive), Layer.provideMerge(SqlLive)))
 )
