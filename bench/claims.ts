@@ -18,7 +18,7 @@ import { PgBoss } from "pg-boss"
 import { Effect, ManagedRuntime } from "effect"
 import * as fs from "node:fs"
 import { BugbotsClient, makeClient } from "../src/Rpc/Client.js"
-import { alternate, cpuMs, fmt, freshDatabase, median, quantile, ranWith, ratio, spawnService, table, windowMs } from "./lib.js"
+import { alternate, alternating, cpuMs, fmt, freshDatabase, median, quantile, ranWith, ratio, spawnService, table, windowMs } from "./lib.js"
 
 const bugCount = Number(process.env.BENCH_CLAIM_BUGS ?? 20_000)
 const jobCount = Number(process.env.BENCH_JOBS ?? 20_000)
@@ -259,5 +259,5 @@ console.log(
 )
 console.log(
   `\nbugbots: ${fmt(rest.cycles)} REST and ${fmt(rpc.cycles)} RPC cycles in all, every resolved bug claimed once.\n\n` +
-    (await ranWith(service.settings, [`${warmupMs / 1000} s warm-up per window`, "PostgreSQL CPU summed over the backends of each side's database"]))
+    (await ranWith(service.settings, [alternating, `${warmupMs / 1000} s warm-up per window`, "PostgreSQL CPU summed over the backends of each side's database"]))
 )

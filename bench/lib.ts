@@ -191,17 +191,19 @@ export const alternate = async <const Sides extends ReadonlyArray<readonly [name
   return results as { -readonly [K in keyof Sides]: Array<Awaited<ReturnType<Sides[K][1]>>> }
 }
 
-/** One line saying what a bench ran with: machine, PostgreSQL, the service's settings, rate limits. */
-export const ranWith = async (serviceSettings: ReadonlyArray<string>, extra: ReadonlyArray<string> = []) => {
+/** How the benches that alternate measure, for their reports. */
+export const alternating = `${rounds} rounds of ${windowMs / 1000} s windows, baseline and scenario alternating; medians reported`
+
+/** One line saying what a bench ran with: machine, PostgreSQL, how it measured, the service's settings, rate limits. */
+export const ranWith = async (serviceSettings: ReadonlyArray<string>, method: ReadonlyArray<string>) => {
   const sql = new Bun.SQL(adminUrl())
   const [{ server_version }] = await sql`show server_version`
   await sql.close()
   const rateLimits = serviceSettings.filter((s) => s.includes("RATE"))
   return [
     `Ran with bun ${Bun.version}, ${os.cpus().length} CPUs (load average ${os.loadavg()[0].toFixed(1)} at the end), PostgreSQL ${server_version}`,
-    `${rounds} rounds of ${windowMs / 1000} s windows, baseline and scenario alternating; medians reported`,
-    `CPU from /proc/<pid>/stat (utime + stime, ${ticksPerSecond} ticks/s) of the serving process over each window`,
-    ...extra,
+    ...method,
+    `CPU time from /proc/<pid>/stat (utime + stime, ${ticksPerSecond} ticks/s)`,
     `service settings: ${serviceSettings.length > 0 ? serviceSettings.join(", ") : "defaults"}`,
     `rate limits: ${rateLimits.length > 0 ? rateLimits.join(", ") : "none"}`
   ].join("; ") + "."

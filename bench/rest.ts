@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { alternate, fmt, freshDatabase, load, medians, ranWith, ratio, spawnScript, spawnService, table } from "./lib.js"
+import { alternate, alternating, fmt, freshDatabase, load, medians, ranWith, ratio, spawnScript, spawnService, table } from "./lib.js"
 
 const bugs = Number(process.env.BENCH_BUGS ?? 100_000)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32)
@@ -117,4 +117,4 @@ console.log(
     rows
   )
 )
-console.log(`\n${notes.map((n) => `- ${n}`).join("\n")}\n\n${await ranWith(service.settings)}`)
+console.log(`\n${notes.map((n) => `- ${n}`).join("\n")}\n\n${await ranWith(service.settings, [alternating, "CPU of the serving process over each window"])}`)

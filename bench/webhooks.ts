@@ -12,7 +12,7 @@
  * BENCH_SECONDS, BENCH_ROUNDS.
  */
 import { createHmac, randomUUID } from "node:crypto"
-import { alternate, cpuMs, fmt, freshDatabase, load, median, medians, ranWith, ratio, spawnScript, spawnService, table, type Window } from "./lib.js"
+import { alternate, alternating, cpuMs, fmt, freshDatabase, load, median, medians, ranWith, ratio, spawnScript, spawnService, table, type Window } from "./lib.js"
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32)
 /** GitHub's usual pace: a few deliveries in flight at once. */
@@ -148,5 +148,5 @@ console.log(
 console.log(
   `\nbugbots in all: ${fmt(deliveries)} deliveries stored, ${fmt(bugs)} bugs made, ${fmt(left)} not processed yet, ${failed} failed. ` +
     `CPU ms/req is the receiving process's CPU over the measured window per answer (for bugbots it includes its workers' concurrent processing).\n\n` +
-    (await ranWith(service.settings, [`${warmupMs / 1000} s warm-up per window`, `drains wait ${drainMs / 1000} s at most`]))
+    (await ranWith(service.settings, [alternating, `${warmupMs / 1000} s warm-up per window`, `drains wait ${drainMs / 1000} s at most`]))
 )
