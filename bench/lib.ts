@@ -6,6 +6,7 @@
  */
 import { freePort, spawnService as spawnChild } from "../test/lib/Child.js"
 import { createDatabase } from "../test/lib/Database.js"
+import { tcpRows } from "../test/lib/Proc.js"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -46,17 +47,7 @@ const linkOf = (fd: string) => {
  * whose CPU time is the server's, should a launcher (`bun run start`) sit in between.
  */
 export const servingPid = (pid: number, port: number) => {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`
-  const listening = new Set(
-    ["tcp", "tcp6"].flatMap((table) =>
-      fs
-        .readFileSync(`/proc/net/${table}`, "utf8")
-        .split("\n")
-        .map((line) => line.trim().split(/\s+/))
-        .filter((columns) => columns[1]?.endsWith(hex) && columns[3] === "0A")
-        .map((columns) => `socket:[${columns[9]}]`)
-    )
-  )
+  const listening = new Set(tcpRows().filter((row) => row.localPort === port && row.state === "0A").map((row) => `socket:[${row.inode}]`))
   const queue = [pid]
   for (let candidate = queue.shift(); candidate !== undefined; candidate = queue.shift()) {
     const fds = fs.readdirSync(`/proc/${candidate}/fd`)
@@ -68,12 +59,20 @@ export const servingPid = (pid: number, port: number) => {
   throw new Error(`neither process ${pid} nor its descendants listen on port ${port}`)
 }
 
-/** The service's settings that change its speed, as the bench ran it (secrets and URLs left out). */
-const settingsOf = (env: Record<string, string | undefined>) =>
-  Object.entries(env)
-    .filter(([key]) => /^(BUGBOTS_|LOG_)/.test(key) && key !== "BUGBOTS_BOOTSTRAP_TOKEN")
+/** The rate limits the service has (every `*RATE_LIMIT*` setting src/Config.ts reads), as the bench ran it. */
+const rateLimitsOf = (env: Record<string, string | undefined>) =>
+  [...fs.readFileSync(path.join(root, "src/Config.ts"), "utf8").matchAll(/"(\w*RATE_LIMIT\w*)"/g)].map(
+    ([, key]) => `${key}=${env[key] ?? "(default)"}`
+  )
+
+/** The service's settings that change its speed, as the bench ran it (secrets and URLs left out), and its rate limits. */
+const settingsOf = (env: Record<string, string | undefined>) => ({
+  values: Object.entries(env)
+    .filter(([key]) => /^(BUGBOTS_|LOG_)/.test(key) && key !== "BUGBOTS_BOOTSTRAP_TOKEN" && !key.includes("RATE_LIMIT"))
     .map(([key, value]) => `${key}=${value}`)
-    .sort()
+    .sort(),
+  rateLimits: rateLimitsOf(env)
+})
 
 /** The real service as its own process (`bun run src/main.ts`, test/lib/Child.ts), once `/readyz` answers 200. */
 export const spawnService = async (env: Record<string, string> & { readonly DATABASE_URL: string }) => {
@@ -127,6 +126,10 @@ export const median = (values: ReadonlyArray<number>) => {
 /**
  * `concurrency` closed loops of `send` for `windowMs`, after a warm-up of `warmupMs` (default 1 s)
  * that is not measured; the CPU time of process `pid` is sampled around the measured window.
+ *
+ * The loops run in this one process: a `fetch` costs the client about twice the CPU a raw
+ * `Bun.serve` spends answering it, so on two cores more load processes only take CPU from the
+ * server (measured against a raw server: 30k req/s from one process, 27k from two, 22k from four).
  */
 export const load = async (options: {
   readonly pid: number
@@ -195,17 +198,16 @@ export const alternate = async <const Sides extends ReadonlyArray<readonly [name
 export const alternating = `${rounds} rounds of ${windowMs / 1000} s windows, baseline and scenario alternating; medians reported`
 
 /** One line saying what a bench ran with: machine, PostgreSQL, how it measured, the service's settings, rate limits. */
-export const ranWith = async (serviceSettings: ReadonlyArray<string>, method: ReadonlyArray<string>) => {
+export const ranWith = async (service: ReturnType<typeof settingsOf>, method: ReadonlyArray<string>) => {
   const sql = new Bun.SQL(adminUrl())
   const [{ server_version }] = await sql`show server_version`
   await sql.close()
-  const rateLimits = serviceSettings.filter((s) => s.includes("RATE"))
   return [
     `Ran with bun ${Bun.version}, ${os.cpus().length} CPUs (load average ${os.loadavg()[0].toFixed(1)} at the end), PostgreSQL ${server_version}`,
     ...method,
     `CPU time from /proc/<pid>/stat (utime + stime, ${ticksPerSecond} ticks/s)`,
-    `service settings: ${serviceSettings.length > 0 ? serviceSettings.join(", ") : "defaults"}`,
-    `rate limits: ${rateLimits.length > 0 ? rateLimits.join(", ") : "none"}`
+    `service settings: ${service.values.length > 0 ? service.values.join(", ") : "defaults"}`,
+    `the service's rate limits: ${service.rateLimits.length > 0 ? service.rateLimits.join(", ") : "none"}`
   ].join("; ") + "."
 }
 

@@ -10,6 +10,7 @@
  * with a frame of the same size.
  */
 import * as path from "node:path"
+import { rssBytes } from "../test/lib/Proc.js"
 import { cpuMs, fmt, freshDatabase, quantile, ranWith, ratio, root, spawnScript, spawnService, table } from "./lib.js"
 
 const sizes = (process.env.BENCH_SUBSCRIBERS ?? "1000,5000").split(",").map(Number)
@@ -86,8 +87,6 @@ const baseline: Target = {
   }
 }
 
-const rssKb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await Bun.file(`/proc/${pid}/status`).text())?.[1] ?? 0)
-
 /** The subscriber process and the completions (every socket got the event) it reports. */
 const subscribers = async (target: Target, count: number) => {
   const child = Bun.spawn(["bun", path.join(root, "bench/realtime/clients.ts"), target.wsUrl, room, String(count)], {
@@ -147,10 +146,10 @@ const memoryPerConnection = async (start: () => Promise<FreshServer>, count: num
   const server = await start()
   const target: Target = { name: "memory", pid: server.pid, wsUrl: server.wsUrl, publish: () => Promise.resolve("") }
   await (await subscribers(target, Math.min(count, 500))).close()
-  const before = await rssKb(server.pid)
+  const before = rssBytes(server.pid) / 1024
   const subs = await subscribers(target, count)
   await Bun.sleep(500)
-  const after = await rssKb(server.pid)
+  const after = rssBytes(server.pid) / 1024
   await subs.close()
   await server.stop()
   return (after - before) / count
