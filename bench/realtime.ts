@@ -10,7 +10,8 @@
  * with a frame of the same size.
  */
 import * as path from "node:path"
-import { fmt, freePort, freshDatabase, root, spawnService, table } from "./lib.js"
+import { rssBytes } from "../test/lib/Proc.js"
+import { cpuMs, fmt, freshDatabase, quantile, ranWith, ratio, root, spawnScript, spawnService, table } from "./lib.js"
 
 const sizes = (process.env.BENCH_SUBSCRIBERS ?? "1000,5000").split(",").map(Number)
 const samples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 30)
@@ -21,20 +22,7 @@ const now = () => performance.timeOrigin + performance.now()
 
 const databaseUrl = await freshDatabase()
 const service = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
-/** The baseline server as its own process. */
-const spawnRaw = async () => {
-  const port = freePort()
-  const child = Bun.spawn(["bun", "run", path.join(root, "bench/baselines/raw-ws.ts")], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port) },
-    stdout: "ignore",
-    stderr: "inherit"
-  })
-  const url = `http://127.0.0.1:${port}`
-  while (!(await fetch(url).then(() => true, () => false))) await Bun.sleep(50)
-  return { url, pid: child.pid, stop: async () => { child.kill("SIGTERM"); await child.exited } }
-}
-const raw = await spawnRaw()
+const raw = await spawnScript("bench/baselines/raw-ws.ts")
 const rawUrl = raw.url
 
 const json = { authorization: `Bearer ${token}`, "content-type": "application/json" }
@@ -99,8 +87,6 @@ const baseline: Target = {
   }
 }
 
-const rssKb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await Bun.file(`/proc/${pid}/status`).text())?.[1] ?? 0)
-
 /** The subscriber process and the completions (every socket got the event) it reports. */
 const subscribers = async (target: Target, count: number) => {
   const child = Bun.spawn(["bun", path.join(root, "bench/realtime/clients.ts"), target.wsUrl, room, String(count)], {
@@ -145,8 +131,6 @@ const subscribers = async (target: Target, count: number) => {
   return { completion, close }
 }
 
-const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
-
 /**
  * Server RSS per connection, in a fresh server process: a first, smaller crowd warms its code paths
  * up (and is let go), then `count` subscribers connect. Without a forced GC, so garbage of the
@@ -162,10 +146,10 @@ const memoryPerConnection = async (start: () => Promise<FreshServer>, count: num
   const server = await start()
   const target: Target = { name: "memory", pid: server.pid, wsUrl: server.wsUrl, publish: () => Promise.resolve("") }
   await (await subscribers(target, Math.min(count, 500))).close()
-  const before = await rssKb(server.pid)
+  const before = rssBytes(server.pid) / 1024
   const subs = await subscribers(target, count)
   await Bun.sleep(500)
-  const after = await rssKb(server.pid)
+  const after = rssBytes(server.pid) / 1024
   await subs.close()
   await server.stop()
   return (after - before) / count
@@ -181,6 +165,7 @@ const measure = async (target: Target, count: number) => {
     latencies.push(last - started)
   }
   latencies.sort((a, b) => a - b)
+  const cpu = cpuMs(target.pid)
   const started = now()
   let next = 0
   const keys: Array<Promise<{ first: number; last: number }>> = []
@@ -193,11 +178,13 @@ const measure = async (target: Target, count: number) => {
     })
   )
   const lastDelivery = Math.max(...(await Promise.all(keys)).map((c) => c.last))
+  const cpuPerEvent = (cpuMs(target.pid) - cpu) / burst
   await subs.close()
   return {
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
-    eventsPerSecond: burst / ((lastDelivery - started) / 1000)
+    eventsPerSecond: burst / ((lastDelivery - started) / 1000),
+    cpuPerEvent
   }
 }
 
@@ -205,7 +192,7 @@ const rows: Array<Array<string>> = []
 const started = Date.now()
 for (const count of sizes) {
   const rawMemory = await memoryPerConnection(async () => {
-    const fresh = await spawnRaw()
+    const fresh = await spawnScript("bench/baselines/raw-ws.ts")
     return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws`, stop: fresh.stop }
   }, count)
   const ourMemory = await memoryPerConnection(async () => {
@@ -213,12 +200,15 @@ for (const count of sizes) {
     return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws?token=${token}`, stop: fresh.stop }
   }, count)
   const base = await measure(baseline, count)
-  rows.push([baseline.name, fmt(count), fmt(base.p50, 1), fmt(base.p99, 1), fmt(base.eventsPerSecond), fmt(rawMemory, 1), "1.00×", "1.00×", "1.00×"])
+  rows.push([
+    baseline.name, fmt(count), fmt(base.p50, 1), fmt(base.p99, 1), fmt(base.eventsPerSecond), fmt(base.cpuPerEvent, 2), fmt(rawMemory, 1),
+    "1.00×", "1.00×", "1.00×"
+  ])
   for (const target of [bugbots, bugbotsLog]) {
     const ours = await measure(target, count)
     rows.push([
-      target.name, fmt(count), fmt(ours.p50, 1), fmt(ours.p99, 1), fmt(ours.eventsPerSecond), fmt(ourMemory, 1),
-      `${fmt(ours.p50 / base.p50, 2)}×`, `${fmt(ours.eventsPerSecond / base.eventsPerSecond, 2)}×`, `${fmt(ourMemory / rawMemory, 1)}×`
+      target.name, fmt(count), fmt(ours.p50, 1), fmt(ours.p99, 1), fmt(ours.eventsPerSecond), fmt(ours.cpuPerEvent, 2), fmt(ourMemory, 1),
+      ratio(ours.p50, base.p50), ratio(ours.eventsPerSecond, base.eventsPerSecond), ratio(ourMemory, rawMemory)
     ])
   }
 }
@@ -232,7 +222,11 @@ console.log(
 )
 console.log(
   table(
-    ["server, event made by", "subscribers", "p50 publish→last delivery ms", "p99 ms", "events/s delivered to all", "server RSS KB/connection", "p50 vs raw", "events/s vs raw", "memory vs raw"],
+    [
+      "server, event made by", "subscribers", "p50 publish→last delivery ms", "p99 ms", "events/s delivered to all", "server CPU ms/event",
+      "server RSS KB/connection", "p50 vs raw", "events/s vs raw", "memory vs raw"
+    ],
     rows
   )
 )
+console.log(`\n${await ranWith(service.settings, ["server CPU over a burst, from its first publish to its last delivery"])}`)

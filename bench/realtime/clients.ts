@@ -13,11 +13,14 @@ const seen = new Map<string, { n: number; first: number }>()
 const sockets: Array<WebSocket> = []
 let dropped = 0
 
+// The service splices the log's jsonb text into its frames (`"id": "…"`, with a space); raw frames are compact.
+const idPattern = /"id":\s*"([^"]*)"/g
+const versionPattern = /"version":\s*(\d+)/g
 const keyOf = (frame: string) => {
   const data = frame.indexOf('"data":{')
-  const id = frame.indexOf('"id":"', data) + 6
-  const version = frame.indexOf('"version":', data) + 10
-  return `${frame.slice(id, frame.indexOf('"', id))}:${frame.slice(version, frame.slice(version).search(/[,}]/) + version)}`
+  idPattern.lastIndex = data
+  versionPattern.lastIndex = data
+  return `${idPattern.exec(frame)?.[1]}:${versionPattern.exec(frame)?.[1]}`
 }
 
 const connect = () =>
