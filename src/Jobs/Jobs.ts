@@ -150,7 +150,7 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
   scoped: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
     const shutdown = yield* Shutdown
-    /** Local wake-ups by kind (this instance's enqueues, and NOTIFYs heard). */
+    /** Local wake-ups by kind (this instance's enqueues, NOTIFYs heard, and its workers becoming free). */
     const wakers = new Map<string, Queue.Queue<void>>()
     const wakerOf = (kind: string) =>
       Effect.sync(() => {
@@ -429,13 +429,18 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
               }
             }
             held.delete(job)
+            // A worker is free: the dispatcher, which waits while none is, may claim again at once.
+            yield* Queue.offer(waker, undefined)
           }).pipe(
             withCorrelationId(spec.correlationOf?.(job) ?? job.correlation_id ?? job.id),
             // Interrupted (the shutdown): still held, so released for another instance.
             Effect.catchAllCause((cause) =>
               Cause.isInterruptedOnly(cause)
                 ? Effect.failCause(cause)
-                : Effect.sync(() => held.delete(job)).pipe(Effect.zipRight(Effect.logError("settling a job failed; its lease will run out", cause)))
+                : Effect.sync(() => held.delete(job)).pipe(
+                    Effect.zipRight(Queue.offer(waker, undefined)),
+                    Effect.zipRight(Effect.logError("settling a job failed; its lease will run out", cause))
+                  )
             )
           )
 
