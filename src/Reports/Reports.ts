@@ -20,6 +20,8 @@ const encodeNative = Schema.encodeSync(NativeReport)
 
 /** How long an ingest key is trusted from memory (a revoked one is forgotten at commit by every instance). */
 const keyTtl = Duration.seconds(5)
+/** How long a project id's repo is remembered (it never changes; a deleted repo is forgotten by then). */
+const projectTtl = Duration.minutes(1)
 /** How often reports are counted into their bugs, and how many at a time. */
 const countInterval = Duration.millis(200)
 const countBatch = 5000
@@ -92,6 +94,13 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       timeToLive: (exit) => (Exit.isSuccess(exit) && Option.isSome(exit.value) ? keyTtl : Duration.zero)
     })
 
+    // A project id names its repo for the repo's life: remembered, so a report reads no row for it.
+    const projects = yield* Cache.makeWith({
+      capacity: 10_000,
+      lookup: (projectId: number) => villages.repoOfProject(projectId),
+      timeToLive: (exit) => (Exit.isSuccess(exit) && Option.isSome(exit.value) ? projectTtl : Duration.zero)
+    })
+
     /**
      * The repo a Sentry request may report to: its key (401 when missing, unknown or revoked) must
      * belong to the project it addresses (403 otherwise).
@@ -103,7 +112,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
         }
         const key = yield* keys.get(publicKey)
         if (Option.isNone(key)) return yield* Effect.fail(new Unauthenticated({ message: "unknown or revoked sentry_key" }))
-        const project = yield* villages.repoOfProject(projectId)
+        const project = yield* projects.get(projectId)
         if (Option.isNone(project) || project.value.id !== key.value.repo_id) {
           return yield* Effect.fail(new Forbidden({ message: `this key does not report to project ${projectId}` }))
         }
@@ -125,13 +134,21 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
     ) {
       const { fingerprint, components } = fingerprintOf(report)
       const occurrence = { repoId: into.id, eventId, fingerprint, report, event }
+      // A known fingerprint on a bug the report cannot reopen: one statement, no transaction.
+      const known = yield* repo.storeKnown(occurrence, standing === "open").pipe(withDb)
+      if (Option.isSome(known) && !(known.value.resolved && standing === "open")) {
+        const { bug_id, occurrence_id } = known.value
+        if (occurrence_id !== null) {
+          return new ReportReceipt({ occurrence_id, bug_id, fingerprint, new_bug: false, regressed: false, duplicate: false }, true)
+        }
+      }
       return yield* sql.withTransaction(
         Effect.gen(function* () {
-          let stored = yield* repo.storeKnown(occurrence)
+          let stored = yield* repo.storeKnown(occurrence, false)
           let newBug = false
           if (Option.isNone(stored)) {
             yield* repo.lockFingerprint(into.id, fingerprint)
-            stored = yield* repo.storeKnown(occurrence)
+            stored = yield* repo.storeKnown(occurrence, false)
             if (Option.isNone(stored)) {
               const created = yield* bugs.createReported(into, {
                 title: titleOf(report),
@@ -153,7 +170,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
                 }
               })
               const occurrenceId = yield* repo.storeFirst(occurrence, created.bug.id, components)
-              stored = Option.some({ bug_id: created.bug.id, occurrence_id: occurrenceId })
+              stored = Option.some({ bug_id: created.bug.id, occurrence_id: occurrenceId, resolved: false })
               newBug = true
             }
           }

@@ -93,18 +93,23 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
      * The common case, in one statement: a fingerprint known already. Stores the occurrence on its
      * bug (once: the same event id again stores nothing) and remembers the release; nothing on the
      * bug row itself, which a storm of one error would otherwise make hot. None when the
-     * fingerprint is new.
+     * fingerprint is new. `unlessResolved`: a bug that is `resolved` (which the report may reopen)
+     * gets nothing stored, and its caller goes the transactional way (`resolved: true`).
      */
-    const storeKnown = (o: NewOccurrence) =>
-      sql<{ bug_id: BugId; occurrence_id: OccurrenceId | null }>`
-        with fp as (select bug_id from fingerprints where repo_id = ${o.repoId} and fingerprint = ${o.fingerprint}),
-        rel as (insert into releases (repo_id, version) ${rememberRelease(o.repoId, o.report.release)} on conflict do nothing),
+    const storeKnown = (o: NewOccurrence, unlessResolved: boolean) =>
+      sql<{ bug_id: BugId; occurrence_id: OccurrenceId | null; resolved: boolean }>`
+        with fp as (
+          select f.bug_id, b.status = 'resolved' as resolved from fingerprints f join bug_bots b on b.id = f.bug_id
+          where f.repo_id = ${o.repoId} and f.fingerprint = ${o.fingerprint}),
+        rel as (
+          insert into releases (repo_id, version) ${rememberRelease(o.repoId, o.report.release)}
+          and not (${unlessResolved} and (select resolved from fp)) on conflict do nothing),
         occ as (
           insert into occurrences (${occurrenceColumns})
-          select ${occurrenceValues(o, sql.literal("fp.bug_id"))} from fp
+          select ${occurrenceValues(o, sql.literal("fp.bug_id"))} from fp where not (${unlessResolved} and fp.resolved)
           on conflict (repo_id, event_id) do nothing
           returning id)
-        select fp.bug_id, (select id from occ) as occurrence_id from fp`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+        select fp.bug_id, (select id from occ) as occurrence_id, fp.resolved from fp`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
     /** Serialises the first reports of a new fingerprint (in the caller's transaction): one bug for them all. */
     const lockFingerprint = (repoId: RepoId, fingerprint: string) =>
