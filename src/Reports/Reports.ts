@@ -25,6 +25,8 @@ const projectTtl = Duration.minutes(1)
 /** How often reports are counted into their bugs, and how many at a time. */
 const countInterval = Duration.millis(200)
 const countBatch = 5000
+/** Ticks of `countInterval` between counts when this instance stored nothing. */
+const idleCountEvery = 25
 
 /** A repo's ingest key as a Sentry request presents it: the key's repo must be the project's. */
 export interface IngestTarget {
@@ -125,6 +127,9 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
      * `countReports`); a new one creates its bug, first reports of one fingerprint being serialised
      * so that 20 at once make one bug. A report on a resolved bug may reopen it (`regressed`).
      */
+    /** Reports this instance stored since it last counted. */
+    let storedSinceCount = 0
+
     const ingest = Effect.fn("Reports.ingest")(function* (
       into: { readonly id: RepoId; readonly village_id: VillageId },
       report: ReportEvent,
@@ -139,6 +144,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       if (Option.isSome(known) && !(known.value.resolved && standing === "open")) {
         const { bug_id, occurrence_id } = known.value
         if (occurrence_id !== null) {
+          storedSinceCount += 1
           return new ReportReceipt({ occurrence_id, bug_id, fingerprint, new_bug: false, regressed: false, duplicate: false }, true)
         }
       }
@@ -175,6 +181,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
             }
           }
           const { bug_id, occurrence_id } = Option.getOrThrow(stored)
+          storedSinceCount += 1
           if (occurrence_id === null) {
             // The same event id again: it counts once.
             const earlier = Option.getOrThrow(yield* repo.findByEventId(into.id, eventId))
@@ -290,8 +297,16 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       ).pipe(withDb)
     })
 
-    yield* countReports.pipe(
-      Effect.repeat({ while: (n) => n >= countBatch }),
+    // Every 200 ms after this instance stored reports; otherwise every 5 s, for what other
+    // instances left uncounted (one that stopped): an idle service runs no transaction 5 times a second.
+    let ticks = 0
+    yield* Effect.suspend(() => {
+      ticks += 1
+      if (storedSinceCount === 0 && ticks < idleCountEvery) return Effect.void
+      storedSinceCount = 0
+      ticks = 0
+      return countReports.pipe(Effect.repeat({ while: (n) => n >= countBatch }))
+    }).pipe(
       Effect.catchAllCause((cause) => Effect.logWarning("counting error reports failed; counting again shortly", cause)),
       Effect.repeat(Schedule.spaced(countInterval)),
       Effect.interruptible,
