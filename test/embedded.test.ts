@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { isAlive } from "../src/Sql/Embedded.js"
-import { freePort, spawnService, untilReady } from "./lib/Child.js"
+import { freePort, restartablePort, spawnService, untilReady } from "./lib/Child.js"
 
 const repo = path.resolve(import.meta.dir, "..")
 
@@ -41,7 +41,7 @@ describe("embedded PostgreSQL (no DATABASE_URL)", () => {
   test("a server orphaned by kill -9 is detected and replaced at the next start", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bugbots-embedded-"))
     fs.chmodSync(dataDir, 0o755)
-    const pgPort = 56000 + Math.floor(Math.random() * 1000)
+    const pgPort = restartablePort()
     const first = await start(dataDir, pgPort)
     const pidFile = path.join(dataDir, "pg", "postmaster.pid")
     const orphan = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0])
@@ -63,7 +63,7 @@ describe("embedded PostgreSQL (no DATABASE_URL)", () => {
   test("from a checkout in a private directory (mktemp -d, 0700), bun run start serves, and replaces its server orphaned by kill -9", async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "bugbots-private-"))
     const checkout = path.join(home, "bugbots")
-    const pgPort = freePort()
+    const pgPort = restartablePort()
     const pids: Array<number> = []
     let dataDir: string | undefined
     try {

@@ -3,7 +3,7 @@ import { Effect, Exit, Redacted, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { embeddedPostgres } from "../src/Sql/Embedded.js"
-import { freePort } from "./lib/Child.js"
+import { restartablePort } from "./lib/Child.js"
 import { client } from "./lib/Client.js"
 import { makeBug, makeVillage } from "./lib/Fixtures.js"
 import { startService, type TestService } from "./lib/Service.js"
@@ -16,7 +16,7 @@ import { startService, type TestService } from "./lib/Service.js"
  */
 
 const dir = path.resolve(import.meta.dir, `../.data/outage-pg-${process.pid}`)
-const port = freePort()
+const port = restartablePort()
 let scope: Scope.CloseableScope
 let url: string
 let svc: TestService

@@ -214,6 +214,12 @@ const start = (binaries: string, dir: string, port: number, owner?: Owner) =>
   )
 
 /**
+ * A port still held a moment after a stopped server let it go (its last connections closing, or a
+ * client's outgoing connection that took it meanwhile): tried again every half second for 10 s.
+ */
+const portBusyRetry = Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(20)))
+
+/**
  * A real PostgreSQL kept in `dir`, started for the lifetime of the scope; yields its URL. As root,
  * the server runs as the postgres user; what that user cannot reach in a private checkout (such
  * as one under /root), the binaries or the data, lives under /var/lib/bugbots instead.
@@ -228,7 +234,9 @@ export const embeddedPostgres = (options: EmbeddedOptions) =>
     const binaries = owner === undefined || reachable(packaged.dir) ? packaged.dir : yield* systemBinaries(packaged)
     yield* stopStaleServer(dir)
     if (!fs.existsSync(path.join(dir, "PG_VERSION"))) yield* initialise(binaries, dir, owner)
-    yield* start(binaries, dir, options.port, owner)
+    yield* start(binaries, dir, options.port, owner).pipe(
+      Effect.retry({ schedule: portBusyRetry, while: (e) => e.message.includes("Address already in use") })
+    )
     yield* Effect.logInfo("embedded PostgreSQL started").pipe(Effect.annotateLogs({ dir, port: options.port }))
     return Redacted.make(`postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`)
   })

@@ -9,6 +9,22 @@ export const freePort = () => {
   return port
 }
 
+/**
+ * A free port below Linux's ephemeral range (32768–60999), for a server that must come back on the
+ * same port: between the two, no outgoing connection can take it as its source port.
+ */
+export const restartablePort = () => {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true)
+      return port
+    } catch {
+      // taken: another
+    }
+  }
+}
+
 /** Waits until the service at `baseUrl`, run by `child`, answers 200 on `/readyz`. */
 export const untilReady = async (baseUrl: string, child: Bun.Subprocess, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs
