@@ -123,6 +123,26 @@ describe("responses match their declared schemas", () => {
     expect(page.body.items.length).toBe(2)
     expect(typeof page.body.next_cursor).toBe("string")
   })
+
+  test("a page's bug (built here from columns) is the bug GET answers (built by PostgreSQL), every field set", async () => {
+    const agent = await makeAgent(svc, village.id)
+    const bug = await makeBug(root, village.id, village.repoId, { severity: "critical", description: "d", category: "c" })
+    await root.patch(`/api/bugs/${bug.id}`, { resolution_notes: "n", commit_shas: ["9fceb02"] })
+    await root.put(`/api/bugs/${bug.id}/status`, { status: "resolved", agent_id: agent.id, resolved_in_release: "v1.2" })
+    const sql = new Bun.SQL(svc.databaseUrl)
+    // The columns no endpoint sets for a manual bug: an upstream id past 2^32, report telemetry.
+    await sql`update bug_bots set issue_id = 98765432109, issue_number = 7, occurrences = 3, first_seen = '2026-01-02 03:04:05.678912+00',
+      last_seen = now(), last_release = 'r', environment = 'e', trace_id = 't', request_id = 'q', release_sha = 's',
+      metadata = '{"k": [1, "two", {"x": null}], "a": true}' where id = ${bug.id}`
+    await sql.close()
+    const one = (await root.get(`/api/bugs/${bug.id}`)).body
+    const listed = (await root.get(`/api/villages/${village.id}/bugs?status=resolved&severity=critical&limit=100`)).body.items.find(
+      (b: { id: string }) => b.id === bug.id
+    )
+    expect(Object.keys(listed)).toEqual(Object.keys(one))
+    expect(listed).toEqual(one)
+    expect(one).toMatchObject({ issue_id: 98765432109, first_seen: "2026-01-02T03:04:05.678Z", commit_shas: ["9fceb02"] })
+  })
 })
 
 describe("health and description", () => {
