@@ -66,7 +66,9 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       /** Bytes a WebSocket may have queued unsent (a catching-up socket is written only below it); Bun drops one past 4× it. */
       wsBufferBytes: yield* Config.integer("BUGBOTS_WS_BUFFER_BYTES").pipe(Config.withDefault(1024 * 1024)),
       /** How long a WebSocket may stay over `wsBufferBytes` (then closed 4008), or take none of what Bun holds for it (then dropped). */
-      wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10)))
+      wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10))),
+      /** How often an instance that does not lead tries the leader lock (and the leader checks it still holds it). */
+      leaderPoll: yield* Config.duration("BUGBOTS_LEADER_POLL").pipe(Config.withDefault(Duration.seconds(5)))
     }
   })
 }) {}
