@@ -25,6 +25,9 @@ import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
 import { GitHubClient } from "./GitHub/Client.js"
+import { Instance } from "./Instance.js"
+import { Leader } from "./Leader/Leader.js"
+import { Reconciler, ReconcilerLive } from "./Reconciler/Reconciler.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -57,7 +60,10 @@ export const ServicesLive = Layer.mergeAll(
   RateLimits.Default,
   Shutdown.Default,
   BotActions.Default,
-  GitHubClient.Default
+  GitHubClient.Default,
+  Instance.Default,
+  Leader.Default,
+  Reconciler.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -69,6 +75,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ExecutorLive),
+  Layer.provide(ReconcilerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),
