@@ -51,3 +51,16 @@ export const UpdateVillageSettings = Payload({
   )
 })
 export type UpdateVillageSettings = typeof UpdateVillageSettings.Type
+
+/** A repo's settings (contract §10): whether bug status changes are told on their GitHub issue. */
+export class RepoSettings extends Schema.Class<RepoSettings>("RepoSettings")({
+  repo_id: RepoId,
+  comment_on_issues: Schema.Boolean.annotations({
+    description: "claims, awaiting_verification and resolution of a bug from a GitHub issue upsert one comment on the issue (marker `bug`)"
+  }),
+  updated_at: Timestamp
+}) {}
+
+/** `PUT /repos/{id}/settings`: the fields named change. */
+export const UpdateRepoSettings = Payload({ comment_on_issues: Schema.optional(Schema.Boolean) })
+export type UpdateRepoSettings = typeof UpdateRepoSettings.Type

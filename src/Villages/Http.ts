@@ -19,5 +19,7 @@ export const VillagesHttp = HttpApiBuilder.group(Api, "villages", (handlers) =>
       .handle("listRepos", ({ path, urlParams }) =>
         asPrincipal((p) => villages.listRepos(p, path.id, urlParams.limit, urlParams.cursor))
       )
+      .handle("repoSettings", ({ path }) => asPrincipal((p) => villages.repoSettings(p, path.id)))
+      .handle("updateRepoSettings", ({ path, payload }) => asPrincipal((p) => villages.updateRepoSettings(p, path.id, payload)))
   })
 )
