@@ -12,6 +12,7 @@ import { VillagesApi } from "./Villages/Api.js"
 import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
+import { GateApi } from "./Gate/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -28,6 +29,7 @@ export class Api extends HttpApi.make("bugbots")
   .add(ReportIngestApi)
   .add(BotActionAdminApi)
   .add(BotActionInternalApi)
+  .add(GateApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

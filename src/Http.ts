@@ -20,9 +20,10 @@ import { ReportIngestHttp, ReportsHttp } from "./Reports/Http.js"
 import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 import { BotActionAdminHttp, BotActionInternalHttp } from "./BotActions/Http.js"
+import { GateHttp } from "./Gate/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 

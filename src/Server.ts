@@ -25,6 +25,7 @@ import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
 import { GitHubClient } from "./GitHub/Client.js"
+import { Gate, GateSweeperLive } from "./Gate/Gate.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -57,7 +58,8 @@ export const ServicesLive = Layer.mergeAll(
   RateLimits.Default,
   Shutdown.Default,
   BotActions.Default,
-  GitHubClient.Default
+  GitHubClient.Default,
+  Gate.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -69,6 +71,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ExecutorLive),
+  Layer.provide(GateSweeperLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),

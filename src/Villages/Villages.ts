@@ -257,12 +257,21 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
       return (yield* decodeRepoSettings(rows))[0]!
     })
 
+    /** The village role of the user with GitHub account `githubUserId`, if bugbots knows them (a superuser counts as admin). */
+    const roleOfGitHubUser = (villageId: VillageId, githubUserId: number) =>
+      sql<{ role: VillageRole }>`
+        select case when u.is_superuser then 'admin' else a.role end as role from users u
+        left join village_access a on a.user_id = u.id and a.village_id = ${villageId}
+        where u.github_id = ${githubUserId} and (u.is_superuser or a.role is not null)`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.role))
+      )
+
     /** The village a repo belongs to, if the repo exists. */
     const villageOfRepo = (id: RepoId) => findRepo(id).pipe(Effect.map(Option.map((r) => r.village_id)))
 
     return {
       find, findRepo, get, create, list, setMember, grant, removeMember, createRepo, listRepos, provisionVillage, provisionRepo, reposOfGitHub,
-      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, authorizedRepo, repoSettings, updateRepoSettings
+      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, authorizedRepo, repoSettings, updateRepoSettings, roleOfGitHubUser
     } as const
   }),
   dependencies: [Users.Default, Auth.Default]
