@@ -20,6 +20,7 @@ import { withDb } from "./Sql/Retry.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
+import { Installations } from "./Villages/Installations.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
@@ -59,7 +60,8 @@ export const ServicesLive = Layer.mergeAll(
   Shutdown.Default,
   BotActions.Default,
   GitHubClient.Default,
-  Gate.Default
+  Gate.Default,
+  Installations.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))

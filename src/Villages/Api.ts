@@ -6,7 +6,7 @@ import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Error
 import { RepoId, UserId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
 import { Membership, SetMember } from "../Domain/User.js"
-import { CreateRepo, CreateVillage, Repo, RepoSettings, UpdateRepoSettings, UpdateVillageSettings, Village, VillageSettings } from "../Domain/Village.js"
+import { CreateRepo, CreateVillage, GitHubAppStatus, Repo, RepoSettings, UpdateRepoSettings, UpdateVillageSettings, Village, VillageSettings } from "../Domain/Village.js"
 
 const VillagePath = Schema.Struct({ id: VillageId })
 const MemberPath = Schema.Struct({ id: VillageId, user_id: UserId })
@@ -77,3 +77,15 @@ export class VillagesApi extends HttpApiGroup.make("villages")
   .middleware(Authentication)
   .middleware(JsonBody)
   .prefix("/api") {}
+
+/** Contract §10: the GitHub App's installation on a repo, under `/api/v1`. */
+export class GitHubAppStatusApi extends HttpApiGroup.make("githubAppStatus")
+  .add(
+    HttpApiEndpoint.get("status", "/repos/:repo_id/github-app-status")
+      .setPath(Schema.Struct({ repo_id: RepoId }))
+      .addSuccess(GitHubAppStatus)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .middleware(Authentication)
+  .prefix("/api/v1") {}
