@@ -13,6 +13,8 @@ import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
 import { ReconcileApi } from "./Reconciler/Api.js"
+import { GateApi } from "./Gate/Api.js"
+import { GitHubAppStatusApi } from "./Villages/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -30,6 +32,8 @@ export class Api extends HttpApi.make("bugbots")
   .add(BotActionAdminApi)
   .add(BotActionInternalApi)
   .add(ReconcileApi)
+  .add(GateApi)
+  .add(GitHubAppStatusApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

@@ -20,6 +20,7 @@ import { withDb } from "./Sql/Retry.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
+import { Installations } from "./Villages/Installations.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
@@ -28,6 +29,7 @@ import { GitHubClient } from "./GitHub/Client.js"
 import { Instance } from "./Instance.js"
 import { Leader } from "./Leader/Leader.js"
 import { Reconciler, ReconcilerLive } from "./Reconciler/Reconciler.js"
+import { Gate, GateSweeperLive } from "./Gate/Gate.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -63,7 +65,9 @@ export const ServicesLive = Layer.mergeAll(
   GitHubClient.Default,
   Instance.Default,
   Leader.Default,
-  Reconciler.Default
+  Reconciler.Default,
+  Gate.Default,
+  Installations.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -76,6 +80,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ExecutorLive),
   Layer.provide(ReconcilerLive),
+  Layer.provide(GateSweeperLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),

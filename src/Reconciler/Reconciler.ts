@@ -1,12 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { Data, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
 import type { Principal } from "../Auth/Principal.js"
-import { authorize } from "../Auth/Policy.js"
 import { retryAfterOf, type HttpError } from "../BotActions/Execute.js"
 import { Bugs } from "../Bugs/Bugs.js"
 import { AppConfig } from "../Config.js"
 import type { UpstreamOutcome } from "../Domain/BugLifecycle.js"
-import { Conflict, Forbidden, NotFound, ServiceUnavailable } from "../Domain/Errors.js"
+import { Conflict, Forbidden, ServiceUnavailable } from "../Domain/Errors.js"
 import type { RepoId } from "../Domain/Ids.js"
 import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
 import { type PlannedChange, ReconcileRun, type RecoveryResult } from "../Domain/Reconcile.js"
@@ -241,16 +240,9 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
         return yield* finishRun(run.id, status, counts, planned, result.error).pipe(withDb)
       })
 
-    const repoFor = (principal: Principal, id: RepoId, action: "read" | "manage_resources") =>
-      villages.findRepo(id).pipe(
-        withDb,
-        Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("repo", id)), onSome: Effect.succeed })),
-        Effect.tap((repo) => authorize(principal, action, { villageId: repo.village_id, resource: "repo", resourceId: id }))
-      )
-
     /** `POST /repos/{id}/reconcile`. */
     const reconcileNow = Effect.fn("Reconciler.reconcileNow")(function* (principal: Principal, id: RepoId, dryRun: boolean) {
-      yield* repoFor(principal, id, "manage_resources")
+      yield* villages.authorizedRepo(principal, id, "manage_resources").pipe(withDb)
       const gh = yield* requireApp
       const installed = yield* installations.installedRepos(id).pipe(withDb)
       if (installed.length === 0) return yield* new Conflict({ message: "no active installation of the GitHub App covers this repo" })
@@ -267,7 +259,7 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
     }).pipe(Effect.withSpan("Reconciler.reconcileAll"))
 
     const runs = Effect.fn("Reconciler.runs")(function* (principal: Principal, id: RepoId, limit: number, cursor: string | undefined) {
-      yield* repoFor(principal, id, "read")
+      yield* villages.authorizedRepo(principal, id, "read").pipe(withDb)
       const after = yield* decodeCursor(cursor, SeqCursor)
       const rows = yield* sql<{ json: string; seq: string }>`
         select ${sql.literal(runColumns)}::text as json, r.seq from reconcile_runs r

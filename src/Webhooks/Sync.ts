@@ -1,5 +1,6 @@
-import { Data, Effect, Schema } from "effect"
+import { Data, Effect, Option, Schema } from "effect"
 import { Bugs, type UpstreamBug } from "../Bugs/Bugs.js"
+import { Gate } from "../Gate/Gate.js"
 import { Installations, type Installation as InstallationRecord } from "../Villages/Installations.js"
 import {
   type Account,
@@ -8,7 +9,9 @@ import {
   InstallationEvent,
   type Issue,
   InstallationRepositoriesEvent,
+  IssueCommentEvent,
   IssuesEvent,
+  PullRequestEvent,
   severityOf,
   statusForAction
 } from "./GitHub.js"
@@ -65,6 +68,7 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
   effect: Effect.gen(function* () {
     const bugs = yield* Bugs
     const installations = yield* Installations
+    const gate = yield* Gate
 
     const decode = <A, I>(schema: Schema.Schema<A, I>, payload: unknown) =>
       Schema.decodeUnknown(schema)(payload).pipe(Effect.mapError((e) => new MalformedPayload({ message: e.message })))
@@ -108,15 +112,41 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
       yield* bugs.syncFromUpstream(upstreamOfIssue(repo, issue, "webhook", event.action))
     })
 
+    /** The pull request a delivery is about, its repo provisioned; None without an installation (nothing can be done on GitHub). */
+    const pullRequestOf = (event: { readonly repository: PullRequestEvent["repository"]; readonly installation?: { readonly id: number } | undefined }, number: number) =>
+      Effect.gen(function* () {
+        const repo = yield* unprovisionable(
+          installations.repositoryOf(event.repository, account(event.repository.owner), event.installation?.id)
+        )
+        if (event.installation === undefined) return Option.none()
+        return Option.some({ repo, repoFullName: event.repository.full_name, number, installationId: event.installation.id })
+      })
+
+    /** Contract §10: the pull-request gate. */
+    const onPullRequest = Effect.fn("GitHubSync.onPullRequest")(function* (payload: unknown) {
+      const event = yield* decode(PullRequestEvent, payload)
+      const pr = yield* pullRequestOf(event, event.pull_request.number)
+      if (Option.isSome(pr)) yield* gate.onPullRequest(pr.value, event.action, event.pull_request)
+    })
+
+    const onIssueComment = Effect.fn("GitHubSync.onIssueComment")(function* (payload: unknown) {
+      const event = yield* decode(IssueCommentEvent, payload)
+      if (event.issue.pull_request === undefined || event.issue.pull_request === null) return
+      const pr = yield* pullRequestOf(event, event.issue.number)
+      if (Option.isSome(pr)) yield* gate.onComment(pr.value, event.comment)
+    })
+
     /** Applies a delivery bugbots acts on (see `isHandled`). */
     const apply = Effect.fn("GitHubSync.apply")(function* (event: string, action: string | null, payload: unknown) {
       if (event === "issues") return yield* onIssue(payload)
       if (event === "installation") return yield* onInstallation(payload)
       if (event === "installation_repositories") return yield* onInstallationRepositories(payload)
+      if (event === "pull_request") return yield* onPullRequest(payload)
+      if (event === "issue_comment") return yield* onIssueComment(payload)
       return yield* new MalformedPayload({ message: `bugbots does not act on ${event}.${action}` })
     })
 
     return { apply } as const
   }),
-  dependencies: [Bugs.Default, Installations.Default]
+  dependencies: [Bugs.Default, Installations.Default, Gate.Default]
 }) {}
