@@ -66,7 +66,11 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       /** Bytes a WebSocket may have queued unsent (a catching-up socket is written only below it); Bun drops one past 4× it. */
       wsBufferBytes: yield* Config.integer("BUGBOTS_WS_BUFFER_BYTES").pipe(Config.withDefault(1024 * 1024)),
       /** How long a WebSocket may stay over `wsBufferBytes` (then closed 4008), or take none of what Bun holds for it (then dropped). */
-      wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10)))
+      wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10))),
+      /** `off`: no `/metrics` and no HTTP series recorded (to measure what they cost). */
+      metrics: yield* Config.literal("on", "off")("BUGBOTS_METRICS").pipe(Config.withDefault("on" as const)),
+      /** When set, `/metrics` needs it as a bearer token (contract §12). */
+      metricsToken: yield* optionalSecret("BUGBOTS_METRICS_TOKEN")
     }
   })
 }) {}

@@ -21,6 +21,7 @@ import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
+import { Metrics } from "./Metrics/Metrics.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
@@ -52,7 +53,8 @@ export const ServicesLive = Layer.mergeAll(
   Jobs.Default,
   Reports.Default,
   RateLimits.Default,
-  Shutdown.Default
+  Shutdown.Default,
+  Metrics.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))

@@ -482,7 +482,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
 
     return {
       isInVillage, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
-      edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts,
+      edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts, leasesActive: repo.leasesActive,
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
   }),

@@ -421,9 +421,14 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         order by lease_expires_at limit ${limit}
         for update skip locked`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
+    /** Bugs held under a live lease (agents' claims). */
+    const leasesActive = sql<{ count: number }>`select count(*)::int as count from bug_bots where lease_expires_at > now()`.pipe(
+      Effect.map((rows) => rows[0]?.count ?? 0)
+    )
+
     return {
       find, findJson, read, findUpstream, isInVillage, insert, write, appendEvent, events, list, claimable, extendLease,
-      lockExpiredLeases, addCounts, setCounts
+      lockExpiredLeases, addCounts, setCounts, leasesActive
     } as const
   }),
   dependencies: [EventLog.Default]

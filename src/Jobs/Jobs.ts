@@ -468,6 +468,19 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         yield* Effect.forkScoped(Effect.scoped(Effect.zipRight(work, shutdown.started)))
       })
 
+    /** How many jobs of each of `kinds` are in each status, and how many hold a live lease (every status present, zeros included). */
+    const countsByStatus = (kinds: ReadonlyArray<string>) =>
+      sql<{ kind: string; status: JobStatus; count: number }>`
+        select k.kind, s.status, coalesce(c.count, 0)::int as count
+        from jsonb_array_elements_text(${JSON.stringify(kinds)}::text::jsonb) as k(kind)
+        cross join unnest(array['pending', 'running', 'done', 'failed', 'ignored']) as s(status)
+        left join (select kind, status, count(*) as count from jobs where kind in ${sql.in(kinds)} group by kind, status) c
+          on c.kind = k.kind and c.status = s.status`
+
+    /** Jobs held by a worker under a lease that has not run out. */
+    const leasesActive = sql<{ count: number }>`
+      select count(*)::int as count from jobs where status = 'running' and lease_expires_at > now()`.pipe(Effect.map((rows) => rows[0]?.count ?? 0))
+
     // Every instance hears of due jobs of every kind, and tells the others of those it batched.
     yield* sql.listen(jobsChannel).pipe(
       Stream.runForEach((kind) => wake(kind)),
@@ -490,7 +503,7 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       Effect.forkScoped
     )
 
-    return { enqueue, enqueueDurably, claim, settle, release, requeue, list, find, run, wake } as const
+    return { enqueue, enqueueDurably, claim, settle, release, requeue, list, find, run, wake, countsByStatus, leasesActive } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}

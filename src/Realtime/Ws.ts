@@ -7,6 +7,7 @@ import { AppConfig } from "../Config.js"
 import { ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
 import { Text } from "../Domain/Fields.js"
 import { codeOf } from "../Http/ErrorEnvelope.js"
+import { wsConnections } from "../Metrics/Series.js"
 import { Shutdown } from "../Shutdown.js"
 import { type ServerWebSocket, upgrade } from "./BunWebSocket.js"
 import type { LogEntry } from "./Events.js"
@@ -221,6 +222,7 @@ export const WsRoute = Layer.unwrapScoped(
     const settings = { idleSeconds: config.wsIdleSeconds, bufferBytes: config.wsBufferBytes }
     // Connections outlive their upgrade request: they run in the route's scope (closed at shutdown),
     // forked from the route's runtime so that they do not keep the request's context alive.
+    let openConnections = 0
     const runConnection = yield* FiberSet.make().pipe(Effect.flatMap((set) => FiberSet.runtime(set)()))
     const deps: Deps = {
       rooms,
@@ -258,7 +260,12 @@ export const WsRoute = Layer.unwrapScoped(
         }
         yield* feed.attach(upgraded.value.server)
         // Interrupted when the service starts stopping: the socket then closes with 1001 (going away).
-        runConnection(Effect.raceFirst(serveConnection(upgraded.value.ws, incoming, drains, principal, deps), shutdown.started))
+        wsConnections.unsafeUpdate(++openConnections, [])
+        runConnection(
+          Effect.raceFirst(serveConnection(upgraded.value.ws, incoming, drains, principal, deps), shutdown.started).pipe(
+            Effect.ensuring(Effect.sync(() => wsConnections.unsafeUpdate(--openConnections, [])))
+          )
+        )
         return HttpServerResponse.empty()
       }).pipe(Effect.catchTags({
         Unauthenticated: (e) => Effect.succeed(failureResponse(e)),
