@@ -69,6 +69,10 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10))),
       /** `off`: no `/metrics` and no HTTP series recorded (to measure what they cost). */
       metrics: yield* Config.literal("on", "off")("BUGBOTS_METRICS").pipe(Config.withDefault("on" as const)),
+      /** The `service.name` of exported spans. */
+      otelServiceName: yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("bugbots")),
+      /** How often finished spans are sent to the OTLP endpoint, in milliseconds (OpenTelemetry's batch span processor delay). */
+      otlpExportDelayMs: yield* Config.integer("OTEL_BSP_SCHEDULE_DELAY").pipe(Config.withDefault(5000)),
       /** When set, `/metrics` needs it as a bearer token (contract §12). */
       metricsToken: yield* optionalSecret("BUGBOTS_METRICS_TOKEN")
     }
