@@ -73,6 +73,8 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       otelServiceName: yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("bugbots")),
       /** How often finished spans are sent to the OTLP endpoint, in milliseconds (OpenTelemetry's batch span processor delay). */
       otlpExportDelayMs: yield* Config.integer("OTEL_BSP_SCHEDULE_DELAY").pipe(Config.withDefault(5000)),
+      /** How often each instance writes its heartbeat row; one silent for 3 of these is shown as gone. */
+      instanceHeartbeat: yield* Config.duration("BUGBOTS_INSTANCE_HEARTBEAT").pipe(Config.withDefault(Duration.seconds(10))),
       /** When set, `/metrics` needs it as a bearer token (contract §12). */
       metricsToken: yield* optionalSecret("BUGBOTS_METRICS_TOKEN")
     }

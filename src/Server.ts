@@ -22,6 +22,8 @@ import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { Metrics } from "./Metrics/Metrics.js"
+import { Instances } from "./Instances/Instances.js"
+import { Status } from "./Status/Status.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
@@ -54,7 +56,9 @@ export const ServicesLive = Layer.mergeAll(
   Reports.Default,
   RateLimits.Default,
   Shutdown.Default,
-  Metrics.Default
+  Metrics.Default,
+  Instances.Default,
+  Status.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
