@@ -44,6 +44,13 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
         Config.validate({ message: "BUGBOTS_INGEST_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
         Config.withDefault(6000)
       ),
+      /** Mutating REST requests per minute per principal (contract §12); 0 turns the limit off. */
+      rateLimit: yield* Config.integer("BUGBOTS_RATE_LIMIT").pipe(
+        Config.validate({ message: "BUGBOTS_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
+        Config.withDefault(6000)
+      ),
+      /** The window both rate limits count in (the contract's minute; shorter in tests). */
+      rateLimitWindow: yield* Config.duration("BUGBOTS_RATE_LIMIT_WINDOW").pipe(Config.withDefault(Duration.minutes(1))),
       /** Where spans are exported (OTLP/HTTP); unset, tracing costs nothing. */
       otlpEndpoint: yield* Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")).pipe(Config.map(Option.filter((url) => url.length > 0))),
       /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */
