@@ -12,6 +12,7 @@ import { VillagesApi } from "./Villages/Api.js"
 import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 import { StatusApi } from "./Status/Api.js"
+import { StatsApi } from "./Stats/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -27,6 +28,7 @@ export class Api extends HttpApi.make("bugbots")
   .add(ReportsApi)
   .add(ReportIngestApi)
   .add(StatusApi)
+  .add(StatsApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

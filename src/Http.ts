@@ -21,9 +21,10 @@ import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 import { MetricsRoute, RouteTemplate } from "./Metrics/Http.js"
 import { StatusHttp } from "./Status/Http.js"
+import { StatsHttp } from "./Stats/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, StatusHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, StatusHttp, StatsHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 

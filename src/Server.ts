@@ -24,6 +24,7 @@ import { Webhooks } from "./Webhooks/Webhooks.js"
 import { Metrics } from "./Metrics/Metrics.js"
 import { Instances } from "./Instances/Instances.js"
 import { Status } from "./Status/Status.js"
+import { Stats } from "./Stats/Stats.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
@@ -58,7 +59,8 @@ export const ServicesLive = Layer.mergeAll(
   Shutdown.Default,
   Metrics.Default,
   Instances.Default,
-  Status.Default
+  Status.Default,
+  Stats.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))

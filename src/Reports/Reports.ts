@@ -315,7 +315,10 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       Effect.forkScoped
     )
 
-    return { createKey, listKeys, revokeKey, target, ingest, report, occurrences, grouping, merge, unmerge } as const
+    /** The fingerprints reported most in the last 7 days in `repoIds` (no authorization: callers decide). */
+    const topFingerprints = (repoIds: ReadonlyArray<RepoId>, limit: number) => repo.topFingerprints(repoIds, limit).pipe(withDb)
+
+    return { createKey, listKeys, revokeKey, target, ingest, report, occurrences, grouping, merge, unmerge, topFingerprints } as const
   }),
   dependencies: [ReportsRepo.Default, Bugs.Default, Villages.Default, Auth.Default, RateLimits.Default]
 }) {}
