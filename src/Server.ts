@@ -22,6 +22,10 @@ import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Installations } from "./Villages/Installations.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
+import { Metrics } from "./Metrics/Metrics.js"
+import { Instances } from "./Instances/Instances.js"
+import { Status } from "./Status/Status.js"
+import { Stats } from "./Stats/Stats.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
@@ -67,7 +71,11 @@ export const ServicesLive = Layer.mergeAll(
   Leader.Default,
   Reconciler.Default,
   Gate.Default,
-  Installations.Default
+  Installations.Default,
+  Metrics.Default,
+  Instances.Default,
+  Status.Default,
+  Stats.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))

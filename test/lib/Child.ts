@@ -47,7 +47,11 @@ export interface ChildService {
 }
 
 /** The service as a separate `bun run src/main.ts` process (to kill it for real), against `databaseUrl`. */
-export const spawnService = (databaseUrl: string, env: Record<string, string> = {}): ChildService => {
+export const spawnService = (
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  options: { readonly stdout?: "inherit" | "pipe" } = {}
+): ChildService => {
   const port = freePort()
   const rootToken = `root_${randomBytes(16).toString("hex")}`
   const child = Bun.spawn(["bun", "run", path.resolve(import.meta.dir, "../../src/main.ts")], {
@@ -60,7 +64,7 @@ export const spawnService = (databaseUrl: string, env: Record<string, string> = 
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
       ...env
     },
-    stdout: "inherit",
+    stdout: options.stdout ?? "inherit",
     stderr: "inherit"
   })
   const baseUrl = `http://127.0.0.1:${port}`
