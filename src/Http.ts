@@ -19,6 +19,7 @@ import { VillagesHttp } from "./Villages/Http.js"
 import { ReportIngestHttp, ReportsHttp } from "./Reports/Http.js"
 import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
+import { DashboardRoutes } from "./Dashboard/Route.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp]),
@@ -27,7 +28,7 @@ const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json"
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" })
 
-export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes, SentryRoutes).pipe(Layer.provide(RequestMiddleware))
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes, SentryRoutes, DashboardRoutes).pipe(Layer.provide(RequestMiddleware))
 
 /** REST, docs, `/ws` and `/rpc` on one Bun server (contract §1: one port for all), drained on shutdown. */
 export const HttpLive = HttpLayerRouter.serve(Routes, { disableLogger: true }).pipe(
