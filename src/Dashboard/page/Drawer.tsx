@@ -46,7 +46,7 @@ function Fields({ bug, state }: { readonly bug: Bug; readonly state: VillageStat
     ["Resolved", when(bug.resolved_at)]
   ]
   if (bug.sla_due_at) rows.push(["SLA due", when(bug.sla_due_at)])
-  if (typeof bug.occurrences === "number") rows.push(["Occurrences", String(bug.occurrences)], ["Last seen", when(bug.last_seen)])
+  if (bug.provider === "report" && typeof bug.occurrences === "number") rows.push(["Occurrences", String(bug.occurrences)], ["Last seen", when(bug.last_seen)])
   return (
     <dl class="fields">
       {rows.map(([name, value]) => [<dt key={`${name}-t`}>{name}</dt>, <dd key={`${name}-d`} data-field={name.toLowerCase()}>{value}</dd>])}
@@ -69,6 +69,7 @@ function Actions({ api, bug, state, role, onChanged }: {
   const [outcome, setOutcome] = useState<Outcome | undefined>(undefined)
 
   const act = async (done: string, run: () => Promise<Bug | undefined>) => {
+    if (busy) return false
     setBusy(true)
     setOutcome(undefined)
     try {
@@ -84,6 +85,7 @@ function Actions({ api, bug, state, role, onChanged }: {
     }
   }
 
+  // Buttons are never `disabled`: that would drop the keyboard focus while a request runs.
   const agents = [...state.agents.values()].sort((a, b) => a.name.localeCompare(b.name))
   return (
     <section class="actions" aria-labelledby="actions-heading">
@@ -102,12 +104,16 @@ function Actions({ api, bug, state, role, onChanged }: {
             {agents.map((agent) => <option key={agent.id} value={agent.id}>{agent.name}</option>)}
           </select>
         </label>
-        <button type="submit" disabled={busy}>Assign</button>
+        <button type="submit" aria-disabled={busy}>Assign</button>
       </form>
       <form onSubmit={(event) => {
         event.preventDefault()
         if (status === "") return
-        void act(`Status changed to ${statusLabel(status)}.`, () => api.setStatus(bug.id, status, reason, bug.version)).then((ok) => ok && setReason(""))
+        void act(`Status changed to ${statusLabel(status)}.`, () => api.setStatus(bug.id, status, reason, bug.version)).then((ok) => {
+          if (!ok) return
+          setReason("")
+          setStatus("")
+        })
       }}>
         <label>
           New status
@@ -120,7 +126,7 @@ function Actions({ api, bug, state, role, onChanged }: {
           Reason
           <input type="text" maxLength={2000} value={reason} onInput={(event) => setReason((event.currentTarget as HTMLInputElement).value)} />
         </label>
-        <button type="submit" disabled={busy || status === ""}>Change status</button>
+        <button type="submit" aria-disabled={busy || status === ""}>Change status</button>
       </form>
       <form onSubmit={(event) => {
         event.preventDefault()
@@ -131,7 +137,7 @@ function Actions({ api, bug, state, role, onChanged }: {
           Note
           <textarea rows={3} maxLength={10000} value={note} onInput={(event) => setNote((event.currentTarget as HTMLTextAreaElement).value)} />
         </label>
-        <button type="submit" disabled={busy || note.trim() === ""}>Add note</button>
+        <button type="submit" aria-disabled={busy || note.trim() === ""}>Add note</button>
       </form>
       {outcome === undefined ? null : outcome.ok ? (
         <p role="status" class="ok">{outcome.text}</p>
@@ -177,7 +183,12 @@ export function BugDrawer({ api, bugId, live, state, role, onClose }: {
 
   const bug = fetched !== undefined && (live === undefined || fetched.version >= live.version) ? fetched : live
   return (
-    <Dialog name="bug-drawer" title={bug?.title ?? "Bug"} onClose={onClose}>
+    <Dialog
+      name="bug-drawer"
+      title={bug?.title ?? "Bug"}
+      onClose={onClose}
+      returnFocus={() => document.querySelector<HTMLElement>(`button[data-bug="${bugId}"]`)}
+    >
       {error === undefined ? null : <p role="alert" class="error">{error}</p>}
       {bug === undefined ? <p>Loading…</p> : (
         <>
@@ -205,7 +216,7 @@ export function BugDrawer({ api, bugId, live, state, role, onClose }: {
                 <li key={event.id} data-kind={event.kind}>
                   <time dateTime={event.created_at}>{when(event.created_at)}</time> <strong>{event.kind.replace(/_/g, " ")}</strong>
                   {event.from_status !== null || event.to_status !== null ? ` ${event.from_status ?? "—"} → ${event.to_status ?? "—"}` : ""}
-                  {` by ${event.actor_type}`}
+                  {` by ${event.actor_type === "agent" && event.actor_id !== null ? `agent ${state.agents.get(event.actor_id)?.name ?? event.actor_id}` : event.actor_type}`}
                   {event.note ? <q>{event.note}</q> : null}
                 </li>
               ))}
