@@ -98,6 +98,16 @@ describe.if(chromiumPath !== undefined || browserRequired)("dashboard at scale",
     const [{ triagedBefore }] = await svc.sql`
       select count(*)::int as "triagedBefore" from bug_bots where village_id = ${villageId} and status = 'triaged'`
     const root = client(svc.baseUrl, svc.rootToken)
+    // The page's own work over the burst, from Chromium's metrics: main-thread CPU time (not wall
+    // time, which the service and PostgreSQL on the same cores would inflate), and its parts.
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send("Performance.enable")
+    const pageMetrics = async () => {
+      const { metrics } = await cdp.send("Performance.getMetrics")
+      const value = (name: string) => metrics.find((metric) => metric.name === name)?.value ?? 0
+      return { cpu: value("ThreadTime"), script: value("ScriptDuration"), layout: value("LayoutDuration"), style: value("RecalcStyleDuration"), layouts: value("LayoutCount") }
+    }
+    const metricsBefore = await pageMetrics()
     const sent = Date.now()
     const queue = [...openBugs]
     await Promise.all(
@@ -114,6 +124,8 @@ describe.if(chromiumPath !== undefined || browserRequired)("dashboard at scale",
       { timeout: 30_000, polling: 50 }
     )
     const appliedMs = Date.now() - sent
+    const metricsAfter = await pageMetrics()
+    const spent = (key: "cpu" | "script" | "layout" | "style") => (metricsAfter[key] - metricsBefore[key]) * 1000
     const { frames, longTasks } = await page.evaluate(() => {
       const w = window as unknown as { frames_: Array<number>; longTasks: Array<number>; recording: boolean }
       w.recording = false
@@ -124,11 +136,14 @@ describe.if(chromiumPath !== undefined || browserRequired)("dashboard at scale",
     const longest = gaps[gaps.length - 1] ?? 0
     console.log(
       `dashboard at scale: ${bugCount} bugs and ${agentCount} agents loaded in ${loadMs} ms; ${rendered} bug rows rendered; ` +
-        `${burst} changes over REST shown after ${appliedMs} ms; frames during the burst: ${gaps.length}, p95 ${p95.toFixed(1)} ms, ` +
+        `${burst} changes over REST shown after ${appliedMs} ms, costing the page ${spent("cpu").toFixed(0)} ms of main-thread CPU ` +
+        `(${(spent("cpu") / burst).toFixed(2)} ms a change; script ${spent("script").toFixed(0)} ms, style ${spent("style").toFixed(0)} ms, ` +
+        `layout ${spent("layout").toFixed(0)} ms in ${metricsAfter.layouts - metricsBefore.layouts} layouts); frames during the burst: ${gaps.length}, p95 ${p95.toFixed(1)} ms, ` +
         `longest ${longest.toFixed(1)} ms; long tasks ${longTasks.length}, longest ${Math.max(0, ...longTasks).toFixed(0)} ms`
     )
-    expect(p95).toBeLessThan(100)
-    expect(longest).toBeLessThan(500)
+    // Bounds loose enough for two shared cores, tight enough that rendering every row would break them.
+    expect(spent("cpu") / burst).toBeLessThan(10)
+    expect(longest).toBeLessThan(1000)
     await page.close()
   }, 120_000)
 })

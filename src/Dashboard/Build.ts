@@ -4,7 +4,8 @@ import * as path from "node:path"
 /**
  * The dashboard's bundle: `page/main.tsx` (Preact, plain TypeScript) and its CSS through Bun's own
  * bundler into `dist/dashboard` (git-ignored). `bun run build` runs this file; the service builds
- * it at start-up when it is missing (`Route.ts`), so a fresh clone needs no extra step.
+ * it at start-up when it is missing or older than its sources (`Route.ts`), so a fresh clone (or a
+ * pull) needs no extra step.
  */
 
 const pageDir = path.resolve(import.meta.dir, "page")
@@ -12,6 +13,17 @@ export const dashboardDir = path.resolve(import.meta.dir, "../../dist/dashboard"
 export const dashboardAssets = ["app.js", "app.css"] as const
 
 export const isBuilt = (dir = dashboardDir) => dashboardAssets.every((asset) => fs.existsSync(path.join(dir, asset)))
+
+const newestSource = () =>
+  Math.max(
+    ...fs.readdirSync(pageDir).map((file) => fs.statSync(path.join(pageDir, file)).mtimeMs),
+    // A changed Preact (bun install) changes the bundle too.
+    fs.statSync(path.resolve(import.meta.dir, "../../bun.lock")).mtimeMs
+  )
+
+/** Built, and from the sources as they are (a checkout or a pull after the last build makes it stale). */
+export const isFresh = (dir = dashboardDir) =>
+  isBuilt(dir) && Math.min(...dashboardAssets.map((asset) => fs.statSync(path.join(dir, asset)).mtimeMs)) >= newestSource()
 
 /**
  * Builds into a directory of its own and renames it into place, so a service starting meanwhile

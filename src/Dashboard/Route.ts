@@ -2,7 +2,7 @@ import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { buildDashboard, dashboardDir, isBuilt } from "./Build.js"
+import { buildDashboard, dashboardDir, isFresh } from "./Build.js"
 
 /**
  * The page allows only its own script, stylesheet and connections (REST and `/ws` on this origin):
@@ -45,12 +45,13 @@ const indexHtml = `<!doctype html>
 
 /**
  * `GET /`: the live village dashboard (`page/`), served from memory on the service's own port. The
- * bundle is built here when `dist/dashboard` lacks it, so `bun run start` and the tests need no step.
+ * bundle is built here when `dist/dashboard` lacks it or is older than its sources, so `bun run start`
+ * and the tests need no step.
  */
 export const DashboardRoutes = Layer.unwrapEffect(
   Effect.gen(function* () {
-    if (!isBuilt()) {
-      yield* Effect.logInfo("building the dashboard (dist/dashboard is missing)")
+    if (!isFresh()) {
+      yield* Effect.logInfo("building the dashboard (dist/dashboard is missing or older than its sources)")
       yield* Effect.promise(() => buildDashboard())
     }
     const read = (asset: string) => fs.readFileSync(path.join(dashboardDir, asset))

@@ -1,3 +1,4 @@
+import { Component } from "preact"
 import { useEffect, useMemo, useRef, useState } from "preact/hooks"
 import type { Agent, Api, Bug, Me } from "./api.js"
 import { inWords, severities, statuses, statusLabel } from "./api.js"
@@ -82,29 +83,45 @@ function BugBot({ bug, agent, villageId }: { readonly bug: Bug; readonly agent: 
   )
 }
 
-function LaneView({ lane, house, state, villageId }: { readonly lane: Lane; readonly house: House; readonly state: VillageState; readonly villageId: string }) {
-  const label = `${statusLabel(lane.status)} in ${house.repo.full_name}`
-  const counts = severities.filter((severity) => lane.bySeverity[severity] > 0).map((severity) => `${lane.bySeverity[severity]} ${severity}`)
-  return (
-    <section class={`lane status-${lane.status}`} data-status={lane.status} aria-label={label}>
-      <h4>
-        <span class="lane-name">{statusLabel(lane.status)}</span> <span class="count">{lane.bugs.length}</span>
-        {counts.length > 0 ? <span class="sev-counts">{counts.join(" · ")}</span> : null}
-      </h4>
-      {lane.bugs.length === 0 ? null : (
-        <VirtualList
-          items={lane.bugs}
-          rowHeight={rowHeight}
-          maxHeight={rowHeight * 6}
-          label={label}
-          keyOf={(bug) => bug.id}
-          render={(bug) => (
-            <BugBot bug={bug} villageId={villageId} agent={bug.assigned_agent_id === null ? undefined : state.agents.get(bug.assigned_agent_id)} />
-          )}
-        />
-      )}
-    </section>
-  )
+interface LaneProps {
+  readonly lane: Lane
+  readonly house: House
+  readonly state: VillageState
+  readonly agentsVersion: number
+  readonly villageId: string
+}
+
+/** Rendered again only when its bugs (or the agents' names) changed: a burst touches few lanes. */
+class LaneView extends Component<LaneProps> {
+  override shouldComponentUpdate(next: LaneProps) {
+    const { lane, agentsVersion, villageId } = this.props
+    return next.lane.version !== lane.version || next.lane.bugs !== lane.bugs || next.agentsVersion !== agentsVersion || next.villageId !== villageId
+  }
+
+  override render({ lane, house, state, villageId }: LaneProps) {
+    const label = `${statusLabel(lane.status)} in ${house.repo.full_name}`
+    const counts = severities.filter((severity) => lane.bySeverity[severity] > 0).map((severity) => `${lane.bySeverity[severity]} ${severity}`)
+    return (
+      <section class={`lane status-${lane.status}`} data-status={lane.status} aria-label={label}>
+        <h4>
+          <span class="lane-name">{statusLabel(lane.status)}</span> <span class="count">{lane.bugs.length}</span>
+          {counts.length > 0 ? <span class="sev-counts">{counts.join(" · ")}</span> : null}
+        </h4>
+        {lane.bugs.length === 0 ? null : (
+          <VirtualList
+            items={lane.bugs}
+            rowHeight={rowHeight}
+            maxHeight={rowHeight * 6}
+            label={label}
+            keyOf={(bug) => bug.id}
+            render={(bug) => (
+              <BugBot bug={bug} villageId={villageId} agent={bug.assigned_agent_id === null ? undefined : state.agents.get(bug.assigned_agent_id)} />
+            )}
+          />
+        )}
+      </section>
+    )
+  }
 }
 
 function AgentChip({ agent, current, villageId }: { readonly agent: Agent; readonly current: Bug | undefined; readonly villageId: string }) {
@@ -132,7 +149,9 @@ function HouseView({ house, state, currentBugs, villageId }: { readonly house: H
         </ul>
       ) : null}
       <div class="lanes">
-        {house.lanes.map((lane) => <LaneView key={lane.status} lane={lane} house={house} state={state} villageId={villageId} />)}
+        {house.lanes.map((lane) => (
+          <LaneView key={lane.status} lane={lane} house={house} state={state} agentsVersion={state.agentsVersion} villageId={villageId} />
+        ))}
       </div>
     </article>
   )

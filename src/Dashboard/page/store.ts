@@ -17,6 +17,8 @@ export interface Lane {
   readonly status: Status
   readonly bugs: ReadonlyArray<Bug>
   readonly bySeverity: Readonly<Record<SeverityFilter, number>>
+  /** Changes whenever the lane's bugs do: a lane whose version stays is not rendered again. */
+  readonly version: number
 }
 
 export interface House {
@@ -25,6 +27,28 @@ export interface House {
   readonly total: number
   /** Agents whose current bug lives in this repo. */
   readonly agents: ReadonlyArray<Agent>
+}
+
+/** One (repo, status) lane, kept sorted as bugs come and go, so a change costs a search and a splice. */
+interface LaneData {
+  readonly bugs: Array<Bug>
+  readonly bySeverity: Record<SeverityFilter, number>
+  version: number
+}
+
+/** Most recently changed first; the id breaks ties, so every bug has one place. */
+const before = (a: Bug, b: Bug) => a.updated_at > b.updated_at || (a.updated_at === b.updated_at && a.id > b.id)
+
+/** The index of the first bug in `bugs` that does not come before `bug`. */
+const placeOf = (bugs: ReadonlyArray<Bug>, bug: Bug) => {
+  let low = 0
+  let high = bugs.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (before(bugs[middle], bug)) low = middle + 1
+    else high = middle
+  }
+  return low
 }
 
 /** Statuses in which a bug is an agent's current work. */
@@ -39,12 +63,37 @@ export class VillageState {
   repos: ReadonlyArray<Repo> = []
   readonly bugs = new Map<string, Bug>()
   readonly agents = new Map<string, Agent>()
+  /** Changes whenever an agent does (rows show agents' names). */
+  agentsVersion = 0
+  private readonly lanes = new Map<string, LaneData>()
+
+  private lane(repoId: string, status: Status) {
+    const key = `${repoId} ${status}`
+    let lane = this.lanes.get(key)
+    if (lane === undefined) {
+      lane = { bugs: [], bySeverity: { critical: 0, high: 0, medium: 0, low: 0, none: 0 }, version: 0 }
+      this.lanes.set(key, lane)
+    }
+    return lane
+  }
 
   /** Keeps the newest version of a bug, whichever arrives first: a REST page or a room's event. */
   applyBug(bug: Bug) {
     const current = this.bugs.get(bug.id)
     if (current !== undefined && current.version >= bug.version) return false
-    this.bugs.set(bug.id, current?.description === undefined || "description" in bug ? bug : { ...bug, description: current.description })
+    if (current !== undefined) {
+      const lane = this.lane(current.repo_id, current.status)
+      const at = placeOf(lane.bugs, current)
+      lane.bugs.splice(lane.bugs[at]?.id === current.id ? at : lane.bugs.indexOf(current), 1)
+      lane.bySeverity[current.severity ?? "none"]--
+      lane.version++
+    }
+    const kept = current?.description === undefined || "description" in bug ? bug : { ...bug, description: current.description }
+    this.bugs.set(bug.id, kept)
+    const lane = this.lane(kept.repo_id, kept.status)
+    lane.bugs.splice(placeOf(lane.bugs, kept), 0, kept)
+    lane.bySeverity[kept.severity ?? "none"]++
+    lane.version++
     return true
   }
 
@@ -52,6 +101,7 @@ export class VillageState {
     const current = this.agents.get(agent.id)
     if (current !== undefined && current.updated_at > agent.updated_at) return false
     this.agents.set(agent.id, agent)
+    this.agentsVersion++
     return true
   }
 
@@ -76,14 +126,6 @@ export class VillageState {
   /** The houses (repos) with their bug bots in lanes by status, most recently changed first. */
   houses(filters: Filters, currentBugs: ReadonlyMap<string, Bug>): ReadonlyArray<House> {
     const shownStatuses = filters.status === "" ? statuses : [filters.status]
-    const byRepo = new Map<string, Map<Status, Array<Bug>>>()
-    for (const repo of this.repos) {
-      if (filters.repo === "" || filters.repo === repo.id) byRepo.set(repo.id, new Map(shownStatuses.map((status) => [status, []])))
-    }
-    for (const bug of this.bugs.values()) {
-      if (filters.severity !== "" && (bug.severity ?? "none") !== filters.severity) continue
-      byRepo.get(bug.repo_id)?.get(bug.status)?.push(bug)
-    }
     const agentsByRepo = new Map<string, Array<Agent>>()
     currentBugs.forEach((bug, agentId) => {
       const agent = this.agents.get(agentId)
@@ -93,16 +135,16 @@ export class VillageState {
       else list.push(agent)
     })
     return this.repos
-      .filter((repo) => byRepo.has(repo.id))
+      .filter((repo) => filters.repo === "" || filters.repo === repo.id)
       .map((repo) => {
-        let total = 0
-        const lanes = [...byRepo.get(repo.id)!].map(([status, bugs]) => {
-          bugs.sort((a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0))
-          const bySeverity: Record<SeverityFilter, number> = { critical: 0, high: 0, medium: 0, low: 0, none: 0 }
-          for (const bug of bugs) bySeverity[bug.severity ?? "none"]++
-          total += bugs.length
-          return { status, bugs, bySeverity }
+        const lanes = shownStatuses.map((status): Lane => {
+          const lane = this.lane(repo.id, status)
+          if (filters.severity === "") return { status, bugs: lane.bugs, bySeverity: lane.bySeverity, version: lane.version }
+          const bugs = lane.bugs.filter((bug) => (bug.severity ?? "none") === filters.severity)
+          const bySeverity = { critical: 0, high: 0, medium: 0, low: 0, none: 0, [filters.severity]: bugs.length }
+          return { status, bugs, bySeverity, version: lane.version }
         })
+        const total = lanes.reduce((sum, lane) => sum + lane.bugs.length, 0)
         return { repo, lanes, total, agents: (agentsByRepo.get(repo.id) ?? []).sort((a, b) => a.name.localeCompare(b.name)) }
       })
   }
