@@ -22,6 +22,9 @@ import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
+import { BotActions } from "./BotActions/BotActions.js"
+import { ExecutorLive } from "./BotActions/Executor.js"
+import { GitHubClient } from "./GitHub/Client.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -52,7 +55,9 @@ export const ServicesLive = Layer.mergeAll(
   Jobs.Default,
   Reports.Default,
   RateLimits.Default,
-  Shutdown.Default
+  Shutdown.Default,
+  BotActions.Default,
+  GitHubClient.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -63,6 +68,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(LeaseSweeperLive),
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
+  Layer.provide(ExecutorLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),
