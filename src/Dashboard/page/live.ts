@@ -47,7 +47,9 @@ export class Live {
 
   constructor(
     private readonly token: string,
-    private readonly onConnection: (connection: Connection) => void
+    private readonly onConnection: (connection: Connection) => void,
+    /** Told after every few failed attempts: a browser cannot see why an upgrade failed (a revoked token?). */
+    private readonly onFailing: () => void
   ) {
     this.connect()
   }
@@ -103,6 +105,7 @@ export class Live {
       this.setConnection(this.everOpened ? "reconnecting" : "connecting")
       const delay = backoff[Math.min(this.attempt, backoff.length - 1)]
       this.attempt++
+      if (this.attempt % 3 === 0) this.onFailing()
       setTimeout(() => this.connect(), delay)
     }
   }

@@ -1,6 +1,6 @@
 import { render } from "preact"
 import { useEffect, useMemo, useRef, useState } from "preact/hooks"
-import { type Api, inWords, makeApi, type Me, type Village } from "./api.js"
+import { type Api, ApiError, inWords, makeApi, type Me, type Village } from "./api.js"
 import { type Connection, Live } from "./live.js"
 import { useRoute } from "./router.js"
 import { VillageView } from "./Village.js"
@@ -78,15 +78,20 @@ function App() {
   const [connection, setConnection] = useState<Connection>("connecting")
   const route = useRoute()
   const api = useMemo(() => (token === null ? undefined : makeApi(token)), [token])
-  const live = useMemo(() => (token === null || me === undefined ? undefined : new Live(token, setConnection)), [token, me?.id])
-  useEffect(() => () => live?.close(), [live])
-
   const signOut = (why?: string) => {
     localStorage.removeItem(tokenKey)
     setMe(undefined)
     setToken(null)
     setNotice(why)
   }
+
+  const live = useMemo(() => {
+    if (token === null || me === undefined || api === undefined) return undefined
+    // While the socket keeps failing, ask REST why: a token revoked meanwhile signs the page out.
+    const failing = () => void api.me().catch((cause) => cause instanceof ApiError && cause.code === "UNAUTHENTICATED" && signOut(inWords(cause)))
+    return new Live(token, setConnection, failing)
+  }, [token, me?.id])
+  useEffect(() => () => live?.close(), [live])
 
   useEffect(() => {
     if (api === undefined || me !== undefined) return
