@@ -210,9 +210,12 @@ describe.if(chromiumPath !== undefined)("dashboard in Chromium", () => {
     await context.close()
   }, 60_000)
 
-  test("killing and restarting the service shows reconnecting, then catches up with what was missed", async () => {
+  test("killing and restarting the service shows reconnecting, then catches up with what was missed; a token revoked meanwhile signs out in words", async () => {
     const { context, page } = await signedIn(triager.token)
     await openVillage(page)
+    const doomed = await makeUser("triager")
+    const doomedPage = await signedIn(doomed.token)
+    await openVillage(doomedPage.page)
     const before = await makeBug()
     await bugOnHouse(page, before.id, "open").waitFor()
 
@@ -230,6 +233,9 @@ describe.if(chromiumPath !== undefined)("dashboard in Chromium", () => {
     const missed = await viaOther.post(`/api/villages/${village.id}/bugs`, { repo_id: repo.id, title: unique("missed"), severity: "low" })
     expect(missed.status).toBe(201)
     expect((await viaOther.put(`/api/bugs/${before.id}/status`, { status: "resolved" })).status).toBe(200)
+    const sql = new Bun.SQL(databaseUrl)
+    await sql`update api_tokens set revoked_at = now() where user_id = ${doomed.id}`
+    await sql.close()
 
     svc = spawnService(databaseUrl, {}, { port, rootToken: svc.rootToken })
     await svc.ready(60_000)
@@ -244,6 +250,12 @@ describe.if(chromiumPath !== undefined)("dashboard in Chromium", () => {
     const after = await makeBug()
     await bugOnHouse(page, after.id, "open").waitFor({ timeout: 1000 })
     await context.close()
+
+    // The revoked token's socket cannot come back; the page asks REST why and signs out, saying so.
+    await untilText(doomedPage.page.getByRole("alert"), "Your token was not accepted", { timeout: 15_000 })
+    await doomedPage.page.getByLabel("API token").waitFor()
+    expect(await doomedPage.page.evaluate(() => localStorage.getItem("bugbots.token"))).toBeNull()
+    await doomedPage.context.close()
   }, 120_000)
 
   test("a user without the permission sees the action refused in words", async () => {
