@@ -210,6 +210,26 @@ describe.if(chromiumPath !== undefined)("dashboard in Chromium", () => {
     await context.close()
   }, 60_000)
 
+  test("the drawer shows a report bug's occurrences, and its analyses only when the service answers for them", async () => {
+    const report = { repo_id: repo.id, message: "TypeError: cart is undefined", release: "shop@2.14.1", environment: "production", exception: { type: "TypeError", value: "cart is undefined" } }
+    const first = await root.post("/api/reports", report)
+    expect(first.status).toBe(201)
+    expect((await root.post("/api/reports", { ...report, release: "shop@2.14.2" })).status).toBe(201)
+    const bugId = first.body.bug_id as string
+    const { context, page } = await signedIn(triager.token)
+    await openVillage(page)
+    await page.goto(`${svc.baseUrl}/#/villages/${village.id}/bugs/${bugId}`)
+    const drawer = page.getByRole("dialog")
+    await untilText(drawer.getByRole("heading", { name: "Occurrences" }), "Occurrences")
+    await untilText(drawer, "shop@2.14.2 · production")
+    await untilText(drawer, "shop@2.14.1 · production")
+    await drawer.locator('[data-kind="created"]').waitFor()
+    const analyses = await root.get(`/api/bugs/${bugId}/analyses`)
+    if (analyses.status === 404) expect(await drawer.locator('[data-section="analyses"]').count()).toBe(0)
+    else await drawer.locator('[data-section="analyses"]').waitFor()
+    await context.close()
+  }, 60_000)
+
   test("killing and restarting the service shows reconnecting, then catches up with what was missed; a token revoked meanwhile signs out in words", async () => {
     const { context, page } = await signedIn(triager.token)
     await openVillage(page)

@@ -17,17 +17,14 @@ interface Outcome {
 interface Details {
   readonly events: ReadonlyArray<BugEvent>
   readonly occurrences: ReadonlyArray<Occurrence>
-  /** `undefined` when the service has no analyses for bugs (404): the section is hidden. */
-  readonly analyses: ReadonlyArray<Analysis> | undefined
+  /** `undefined` when the service has no analyses for bugs (404): the section is hidden; a string says why they could not be read. */
+  readonly analyses: ReadonlyArray<Analysis> | string | undefined
 }
 
 const analysesOf = (api: Api, id: string) =>
   api.analyses(id).then(
     (answer) => ("items" in answer ? answer.items : answer),
-    (error) => {
-      if (error instanceof ApiError && error.status === 404) return undefined
-      throw error
-    }
+    (error) => (error instanceof ApiError && error.status === 404 ? undefined : inWords(error))
   )
 
 function Fields({ bug, state }: { readonly bug: Bug; readonly state: VillageState }) {
@@ -239,7 +236,7 @@ export function BugDrawer({ api, bugId, live, state, role, onClose }: {
           {details.analyses === undefined ? null : (
             <section aria-labelledby="analyses-heading" data-section="analyses">
               <h3 id="analyses-heading">Analysis</h3>
-              {details.analyses.length === 0 ? <p class="empty">No analysis yet.</p> : (
+              {typeof details.analyses === "string" ? <p class="error">{details.analyses}</p> : details.analyses.length === 0 ? <p class="empty">No analysis yet.</p> : (
                 <ol class="events">
                   {details.analyses.map((analysis) => (
                     <li key={analysis.id}>

@@ -24,6 +24,7 @@ export type Connection = "connecting" | "live" | "reconnecting"
 
 interface Room {
   since: string | undefined
+  /** Confirmed by the server, or refused by it (an error frame): either way no longer awaited. */
   subscribed: boolean
   /** Subscribed without a cursor: once the server confirms, the room's holder reloads what it shows. */
   resync: boolean
@@ -130,6 +131,8 @@ export class Live {
       }
       if ([...this.rooms.values()].every((room) => room.subscribed)) this.setConnection("live")
     } else if (frame.type === "error" && entry !== undefined) {
+      entry.subscribed = true
+      if ([...this.rooms.values()].every((room) => room.subscribed)) this.setConnection("live")
       entry.onError(String(frame.message))
     }
   }

@@ -93,9 +93,25 @@ function App() {
   }, [token, me?.id])
   useEffect(() => () => live?.close(), [live])
 
+  const [startError, setStartError] = useState<string | undefined>(undefined)
   useEffect(() => {
     if (api === undefined || me !== undefined) return
-    api.me().then(setMe, (cause) => signOut(inWords(cause)))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    // Only a refused token signs out; an unreachable service is asked again.
+    const ask = () =>
+      api.me().then(
+        (who) => {
+          setStartError(undefined)
+          setMe(who)
+        },
+        (cause) => {
+          if (cause instanceof ApiError && cause.code === "UNAUTHENTICATED") return signOut(inWords(cause))
+          setStartError(inWords(cause))
+          timer = setTimeout(ask, 2000)
+        }
+      )
+    void ask()
+    return () => clearTimeout(timer)
   }, [api])
 
   return (
@@ -125,7 +141,10 @@ function App() {
             }}
           />
         ) : me === undefined || live === undefined ? (
-          <p>Signing in…</p>
+          <>
+            <p>Signing in…</p>
+            {startError === undefined ? null : <p role="alert" class="error">{startError}</p>}
+          </>
         ) : route.view === "village" ? (
           <VillageView api={api} live={live} me={me} villageId={route.villageId} bugId={route.bugId} agentId={route.agentId} />
         ) : (
