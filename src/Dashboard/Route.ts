@@ -2,7 +2,7 @@ import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { buildDashboard, dashboardDir, isFresh } from "./Build.js"
+import { buildDashboard, dashboardDir, isBuilt, isFresh } from "./Build.js"
 
 /**
  * The page allows only its own script, stylesheet and connections (REST and `/ws` on this origin):
@@ -52,7 +52,18 @@ export const DashboardRoutes = Layer.unwrapEffect(
   Effect.gen(function* () {
     if (!isFresh()) {
       yield* Effect.logInfo("building the dashboard (dist/dashboard is missing or older than its sources)")
-      yield* Effect.promise(() => buildDashboard())
+      // The API does not depend on the page: a build that fails (a read-only checkout) leaves the
+      // previous build in service, or none.
+      yield* Effect.tryPromise(() => buildDashboard()).pipe(
+        Effect.catchAll((error) => Effect.logError("the dashboard could not be built; run `bun run build`", error.cause))
+      )
+    }
+    if (!isBuilt()) {
+      const unavailable = Effect.succeed(
+        // In the contract's envelope (RequestMiddleware renders the tag as SERVICE_UNAVAILABLE).
+        HttpServerResponse.unsafeJson({ _tag: "ServiceUnavailable", message: "the dashboard is not built: run `bun run build` and restart the service" }, { status: 503 })
+      )
+      return HttpLayerRouter.addAll([HttpLayerRouter.route("GET", "/", unavailable), HttpLayerRouter.route("GET", "/dashboard/*", unavailable)])
     }
     const read = (asset: string) => fs.readFileSync(path.join(dashboardDir, asset))
     const asset = (body: Uint8Array, contentType: string) =>
