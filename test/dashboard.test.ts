@@ -230,6 +230,37 @@ describe.if(chromiumPath !== undefined)("dashboard in Chromium", () => {
     await context.close()
   }, 60_000)
 
+  test("axe finds no accessibility violations in the village and the drawer, and a phone-sized screen scrolls only down", async () => {
+    const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8")
+    const bug = await makeBug({ severity: "high", description: "seen on a phone" })
+    // Only so that axe's script can be injected; the page's own policy is checked above.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true })
+    const page = await context.newPage()
+    await page.goto(svc.baseUrl)
+    await page.evaluate((token) => localStorage.setItem("bugbots.token", token), triager.token)
+    await page.goto(`${svc.baseUrl}/#/villages/${village.id}`)
+    await page.reload()
+    await page.locator('[data-connection="live"]').waitFor()
+    await bugOnHouse(page, bug.id, "open").waitFor()
+    const audit = async () => {
+      await page.addScriptTag({ content: axeSource })
+      const result = await page.evaluate(async () => {
+        const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: Array<{ id: string; nodes: Array<{ target: Array<string> }> }> }> } }).axe
+        return (await axe.run(document)).violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)
+      })
+      return result
+    }
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(await audit()).toEqual([])
+    expect(await overflow()).toBeLessThanOrEqual(0)
+    await bugOnHouse(page, bug.id, "open").click()
+    await page.getByRole("dialog").locator('[data-kind="created"]').waitFor()
+    expect(await audit()).toEqual([])
+    expect(await overflow()).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: `${artifactsDir}dashboard-phone-drawer.png` })
+    await context.close()
+  }, 60_000)
+
   test("killing and restarting the service shows reconnecting, then catches up with what was missed; a token revoked meanwhile signs out in words", async () => {
     const { context, page } = await signedIn(triager.token)
     await openVillage(page)
