@@ -26,6 +26,7 @@ import { GitHubAppStatusHttp } from "./Villages/Http.js"
 import { MetricsRoute, RouteTemplate } from "./Metrics/Http.js"
 import { StatusHttp } from "./Status/Http.js"
 import { StatsHttp } from "./Stats/Http.js"
+import { DashboardRoutes } from "./Dashboard/Route.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp, ReconcileHttp, StatusHttp, StatsHttp]),
@@ -34,7 +35,7 @@ const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json"
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" })
 
-export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes, SentryRoutes, MetricsRoute).pipe(
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes, SentryRoutes, MetricsRoute, DashboardRoutes).pipe(
   Layer.provide(RouteTemplate),
   Layer.provide(RequestMiddleware)
 )
