@@ -11,6 +11,7 @@ import { UsersApi } from "./Users/Api.js"
 import { VillagesApi } from "./Villages/Api.js"
 import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
+import { AnalysesApi } from "./Analyses/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -25,6 +26,7 @@ export class Api extends HttpApi.make("bugbots")
   .add(WebhookAdminApi)
   .add(ReportsApi)
   .add(ReportIngestApi)
+  .add(AnalysesApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

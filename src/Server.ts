@@ -22,6 +22,8 @@ import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
+import { Analyses } from "./Analyses/Analyses.js"
+import { AnalysisWorkerLive } from "./Analyses/Worker.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -52,7 +54,8 @@ export const ServicesLive = Layer.mergeAll(
   Jobs.Default,
   Reports.Default,
   RateLimits.Default,
-  Shutdown.Default
+  Shutdown.Default,
+  Analyses.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -63,6 +66,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(LeaseSweeperLive),
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
+  Layer.provide(AnalysisWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),

@@ -477,11 +477,15 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const addCounts = (counted: ReadonlyArray<Counted>) => repo.addCounts(counted)
     const setCounts = (id: BugId, counts: Omit<Counted, "bug_id">) => repo.setCounts(id, counts)
 
+    /** A bug's lifecycle, oldest first, up to `limit` events (no authorization: for a job working on the bug). */
+    const history = (id: BugId, limit: number) =>
+      repo.events(id, limit, undefined).pipe(withDb, Effect.map((rows) => rows.slice(0, limit).map((row) => row.event)))
+
     /** Whether the bug exists in the village (for links to it, like a work-stream event's). */
     const isInVillage = (id: BugId, villageId: VillageId) => repo.isInVillage(id, villageId).pipe(withDb)
 
     return {
-      isInVillage, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
+      isInVillage, find: load, history, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
       edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts,
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
