@@ -11,6 +11,7 @@ import { UsersApi } from "./Users/Api.js"
 import { VillagesApi } from "./Villages/Api.js"
 import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
+import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
 import { AnalysesApi } from "./Analyses/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
@@ -26,6 +27,8 @@ export class Api extends HttpApi.make("bugbots")
   .add(WebhookAdminApi)
   .add(ReportsApi)
   .add(ReportIngestApi)
+  .add(BotActionAdminApi)
+  .add(BotActionInternalApi)
   .add(AnalysesApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")

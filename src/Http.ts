@@ -19,10 +19,11 @@ import { VillagesHttp } from "./Villages/Http.js"
 import { ReportIngestHttp, ReportsHttp } from "./Reports/Http.js"
 import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
+import { BotActionAdminHttp, BotActionInternalHttp } from "./BotActions/Http.js"
 import { AnalysesHttp } from "./Analyses/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, AnalysesHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, AnalysesHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 

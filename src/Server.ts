@@ -22,6 +22,9 @@ import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
+import { BotActions } from "./BotActions/BotActions.js"
+import { ExecutorLive } from "./BotActions/Executor.js"
+import { GitHubClient } from "./GitHub/Client.js"
 import { Analyses } from "./Analyses/Analyses.js"
 import { AnalysisWorkerLive } from "./Analyses/Worker.js"
 
@@ -55,6 +58,8 @@ export const ServicesLive = Layer.mergeAll(
   Reports.Default,
   RateLimits.Default,
   Shutdown.Default,
+  BotActions.Default,
+  GitHubClient.Default,
   Analyses.Default
 )
 
@@ -66,6 +71,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(LeaseSweeperLive),
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
+  Layer.provide(ExecutorLive),
   Layer.provide(AnalysisWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),

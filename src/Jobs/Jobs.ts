@@ -1,5 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Fragment } from "@effect/sql/Statement"
 import {
   Cause,
   Chunk,
@@ -185,6 +186,18 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         Effect.map((rows) => rows.length > 0)
       )
 
+    /**
+     * An `insert` of the jobs `select` yields (columns `kind, key, payload jsonb, meta jsonb,
+     * max_attempts, correlation_id`), to run as a CTE of another owner's statement: the jobs are
+     * enqueued in the same statement as the change that decided them, and announced at commit.
+     */
+    const insertSelect = (select: Fragment) =>
+      sql`
+        insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
+        select s.kind, s.key, s.payload, s.meta, 'pending', s.max_attempts, now(), s.correlation_id from (${select}) s
+        on conflict (kind, key) do nothing
+        returning pg_notify(${jobsChannel}, kind)`
+
     interface PendingInsert {
       readonly job: NewJob
       readonly stored: Deferred.Deferred<boolean, SqlError>
@@ -269,6 +282,16 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
           for update skip locked)
         returning ${claimedColumns}`
 
+    /**
+     * The job of `kind` whose live lease is `token`, locked for the caller's transaction (which
+     * settles it next): None when the lease is wrong, released, swept or past its end.
+     */
+    const leased = (kind: string, id: string, token: string) =>
+      sql<ClaimedJob>`
+        select ${claimedColumns} from jobs
+        where id = ${id}::uuid and kind = ${kind} and status = 'running' and lease_token = ${token}::uuid and lease_expires_at > now()
+        for update`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
     /** Marks the job done if the lease is still `token`'s (false otherwise: then nothing may be applied). */
     const complete = (id: string, token: string, result: unknown) =>
       sql`
@@ -322,6 +345,8 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
      * dead-lettered when out of attempts.
      */
     const schedules = new Map<string, Schedule.Schedule<unknown, unknown>>()
+    /** Declares `kind`'s backoff for the expired leases this instance sweeps, where no worker of it runs (external workers). */
+    const retryOn = (kind: string, schedule: Schedule.Schedule<unknown, unknown>) => Effect.sync(() => void schedules.set(kind, schedule))
     const sweepExpired = sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ id: string; kind: string; attempts: number; max_attempts: number }>`
@@ -498,7 +523,7 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       Effect.forkScoped
     )
 
-    return { enqueue, enqueueDurably, claim, settle, release, requeue, list, find, run, wake } as const
+    return { enqueue, enqueueDurably, insertSelect, claim, leased, settle, retryOn, release, requeue, list, find, run, wake } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}
