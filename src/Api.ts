@@ -13,6 +13,7 @@ import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
 import { AnalysesApi } from "./Analyses/Api.js"
+import { NotificationAdminApi, NotificationChannelsApi } from "./Notifications/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -30,6 +31,8 @@ export class Api extends HttpApi.make("bugbots")
   .add(BotActionAdminApi)
   .add(BotActionInternalApi)
   .add(AnalysesApi)
+  .add(NotificationChannelsApi)
+  .add(NotificationAdminApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

@@ -21,9 +21,10 @@ import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 import { BotActionAdminHttp, BotActionInternalHttp } from "./BotActions/Http.js"
 import { AnalysesHttp } from "./Analyses/Http.js"
+import { NotificationAdminHttp, NotificationChannelsHttp } from "./Notifications/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, AnalysesHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, AnalysesHttp, NotificationChannelsHttp, NotificationAdminHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 

@@ -27,6 +27,8 @@ import { ExecutorLive } from "./BotActions/Executor.js"
 import { GitHubClient } from "./GitHub/Client.js"
 import { Analyses } from "./Analyses/Analyses.js"
 import { AnalysisWorkerLive } from "./Analyses/Worker.js"
+import { Notifications } from "./Notifications/Notifications.js"
+import { NotificationWorkerLive } from "./Notifications/Worker.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -60,7 +62,8 @@ export const ServicesLive = Layer.mergeAll(
   Shutdown.Default,
   BotActions.Default,
   GitHubClient.Default,
-  Analyses.Default
+  Analyses.Default,
+  Notifications.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -73,6 +76,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ExecutorLive),
   Layer.provide(AnalysisWorkerLive),
+  Layer.provide(NotificationWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),

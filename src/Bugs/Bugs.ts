@@ -481,11 +481,14 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const history = (id: BugId, limit: number) =>
       repo.events(id, limit, undefined).pipe(withDb, Effect.map((rows) => rows.slice(0, limit).map((row) => row.event)))
 
+    /** Open bugs past their SLA deadline not yet in `noted` (a table of `(bug_id, sla_due_at)`), with the exact deadline. */
+    const overdue = (limit: number, noted: string) => repo.overdue(limit, noted).pipe(withDb)
+
     /** Whether the bug exists in the village (for links to it, like a work-stream event's). */
     const isInVillage = (id: BugId, villageId: VillageId) => repo.isInVillage(id, villageId).pipe(withDb)
 
     return {
-      isInVillage, find: load, history, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
+      isInVillage, find: load, history, overdue, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
       edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts,
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
