@@ -23,7 +23,7 @@ const repoJson = (alias: string) =>
 const decodeVillages = decodeJsonRows(Village)
 const decodeRepos = decodeJsonRows(Repo)
 const settingsJson = (alias: string) =>
-  jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", ["updated_at", iso(`${alias}.updated_at`)]])
+  jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", "analyze_new_bugs", ["updated_at", iso(`${alias}.updated_at`)]])
 const decodeSettings = decodeJsonRows(VillageSettings)
 
 /** A GitHub account or repository as a delivery names it. */
@@ -214,16 +214,21 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
       yield* find(id)
       const sla = JSON.stringify(update.sla_seconds ?? {})
       return yield* sql<{ json: string }>`
-        update villages v set sla_seconds = v.sla_seconds || ${sla}::text::jsonb, updated_at = now()
+        update villages v set sla_seconds = v.sla_seconds || ${sla}::text::jsonb,
+          analyze_new_bugs = coalesce(${update.analyze_new_bugs ?? null}::boolean, v.analyze_new_bugs), updated_at = now()
         where v.id = ${id} returning ${settingsSelect}`.pipe(Effect.flatMap(settingsOf), withDb)
     })
+
+    /** SQL true when the village of the bug row `alias` analyses every new bug (for the follow-ups of a bug's creation). */
+    const analysesNewBugs = (alias: string) =>
+      sql`exists (select 1 from villages v where v.id = ${sql.literal(alias)}.village_id and v.analyze_new_bugs)`
 
     /** The village a repo belongs to, if the repo exists. */
     const villageOfRepo = (id: RepoId) => findRepo(id).pipe(Effect.map(Option.map((r) => r.village_id)))
 
     return {
       find, findRepo, get, create, list, setMember, grant, removeMember, createRepo, listRepos, provisionVillage, provisionRepo, reposOfGitHub,
-      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject
+      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, analysesNewBugs
     } as const
   }),
   dependencies: [Users.Default, Auth.Default]
