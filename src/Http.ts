@@ -20,11 +20,14 @@ import { ReportIngestHttp, ReportsHttp } from "./Reports/Http.js"
 import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 import { BotActionAdminHttp, BotActionInternalHttp } from "./BotActions/Http.js"
+import { ReconcileHttp } from "./Reconciler/Http.js"
+import { GateHttp } from "./Gate/Http.js"
+import { GitHubAppStatusHttp } from "./Villages/Http.js"
 import { AnalysesHttp } from "./Analyses/Http.js"
 import { NotificationAdminHttp, NotificationChannelsHttp } from "./Notifications/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, AnalysesHttp, NotificationChannelsHttp, NotificationAdminHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp, ReconcileHttp, AnalysesHttp, NotificationChannelsHttp, NotificationAdminHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 

@@ -20,11 +20,16 @@ import { withDb } from "./Sql/Retry.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
+import { Installations } from "./Villages/Installations.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
 import { GitHubClient } from "./GitHub/Client.js"
+import { Instance } from "./Instance.js"
+import { Leader } from "./Leader/Leader.js"
+import { Reconciler, ReconcilerLive } from "./Reconciler/Reconciler.js"
+import { Gate, GateSweeperLive } from "./Gate/Gate.js"
 import { Analyses } from "./Analyses/Analyses.js"
 import { AnalysisWorkerLive } from "./Analyses/Worker.js"
 import { Notifications } from "./Notifications/Notifications.js"
@@ -62,6 +67,11 @@ export const ServicesLive = Layer.mergeAll(
   Shutdown.Default,
   BotActions.Default,
   GitHubClient.Default,
+  Instance.Default,
+  Leader.Default,
+  Reconciler.Default,
+  Gate.Default,
+  Installations.Default,
   Analyses.Default,
   Notifications.Default
 )
@@ -75,6 +85,8 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ExecutorLive),
+  Layer.provide(ReconcilerLive),
+  Layer.provide(GateSweeperLive),
   Layer.provide(AnalysisWorkerLive),
   Layer.provide(NotificationWorkerLive),
   Layer.provide(ServicesLive),

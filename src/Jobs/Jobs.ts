@@ -127,6 +127,18 @@ export const describeFailure = <E>(cause: Cause.Cause<E>) => {
   return (messages.length > 0 ? messages.join("; ") : Cause.pretty(cause)).slice(0, maxErrorLength)
 }
 
+/**
+ * An `insert` of the jobs `select` yields (columns `kind, key, payload jsonb, meta jsonb,
+ * max_attempts, correlation_id`), to run as a CTE of another owner's statement: the jobs are
+ * enqueued in the same statement as the change that decided them, and announced at commit.
+ */
+export const insertJobsFrom = (sql: PgClient.PgClient, select: Fragment) =>
+  sql`
+    insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
+    select s.kind, s.key, s.payload, s.meta, 'pending', s.max_attempts, now(), s.correlation_id from (${select}) s
+    on conflict (kind, key) do nothing
+    returning pg_notify(${jobsChannel}, kind)`
+
 /** How a kind's jobs run in this instance. */
 export interface WorkerSpec<R> {
   readonly kind: string
@@ -185,18 +197,6 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         select id, case when status = 'pending' then pg_notify(${jobsChannel}, ${job.kind}) end from inserted`.pipe(
         Effect.map((rows) => rows.length > 0)
       )
-
-    /**
-     * An `insert` of the jobs `select` yields (columns `kind, key, payload jsonb, meta jsonb,
-     * max_attempts, correlation_id`), to run as a CTE of another owner's statement: the jobs are
-     * enqueued in the same statement as the change that decided them, and announced at commit.
-     */
-    const insertSelect = (select: Fragment) =>
-      sql`
-        insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
-        select s.kind, s.key, s.payload, s.meta, 'pending', s.max_attempts, now(), s.correlation_id from (${select}) s
-        on conflict (kind, key) do nothing
-        returning pg_notify(${jobsChannel}, kind)`
 
     interface PendingInsert {
       readonly job: NewJob
@@ -523,7 +523,15 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       Effect.forkScoped
     )
 
-    return { enqueue, enqueueDurably, insertSelect, claim, leased, settle, retryOn, release, requeue, list, find, run, wake } as const
+    /** Which of `keys` a job of `kind` was stored under. */
+    const storedKeys = (kind: string, keys: ReadonlyArray<string>) =>
+      keys.length === 0
+        ? Effect.succeed(new Set<string>())
+        : sql<{ key: string }>`select key from jobs where kind = ${kind} and key in ${sql.in(keys)}`.pipe(
+          Effect.map((rows) => new Set(rows.map((row) => row.key)))
+        )
+
+    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake, storedKeys } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}

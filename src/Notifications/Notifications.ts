@@ -19,7 +19,7 @@ import {
   type NotificationDeliveryStatus,
   type NotificationEvent
 } from "../Domain/Notification.js"
-import { Jobs, type JobStatus } from "../Jobs/Jobs.js"
+import { insertJobsFrom, Jobs, type JobStatus } from "../Jobs/Jobs.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 import { pageByCreation } from "../Sql/Keyset.js"
 import { withDb } from "../Sql/Retry.js"
@@ -183,7 +183,7 @@ export class Notifications extends Effect.Service<Notifications>()("bugbots/Noti
         claimed as (
           insert into sla_breaches (bug_id, sla_due_at) select bug_id, sla_due_at from o
           on conflict do nothing returning bug_id, sla_due_at),
-        queued as (${jobs.insertSelect(
+        queued as (${insertJobsFrom(sql, 
           deliveriesFor(
             "sla_breach",
             sql`select o.bug_id as id, o.village_id, extract(epoch from o.sla_due_at)::bigint::text as tag, o.summary
