@@ -97,7 +97,7 @@ export type ActionResult = typeof ActionResult.Type
 /** A GitHub webhook forwarded by a worker (`/internal/v2/github/events/*`). */
 export const ForwardedEvent = Schema.Struct({
   delivery_id: Text(200),
-  event: Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,100}$/)),
+  event: Text(100).pipe(Schema.pattern(/^[\x21-\x7e]+$/)),
   payload: JsonObject
 })
 export type ForwardedEvent = typeof ForwardedEvent.Type

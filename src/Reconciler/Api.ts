@@ -25,7 +25,10 @@ export class ReconcileApi extends HttpApiGroup.make("reconcile")
         "Brings the repo's bugs in line with its GitHub issues now (admins and maintainers of its village), as the scheduled run does: " +
           "issues updated since the last successful run (state=all, 100 a page, pull requests skipped), created, resolved (issue " +
           "closed), reopened (an issue closed before is open again) and updated (title, body, severity labels) through the bug " +
-          "lifecycle with source reconcile. A dry run plans and writes nothing to bugs (its run is recorded, with `planned`). A " +
+          "lifecycle with source reconcile. `since` is the newest issue change the last run took (GitHub's clock; GitHub's `since` " +
+          "includes it, so that issue is listed again, unchanged); a run that found nothing new keeps the answer's ETag, and the " +
+          "same listing again is sent with If-None-Match: an unchanged repo is answered 304 (status not_modified, no rate limit spent) " +
+          "from the run after the first one that found nothing. A dry run plans and writes nothing to bugs (its run is recorded, with `planned`). A " +
           "failed run (GitHub refused, or rate-limited past BUGBOTS_GITHUB_MAX_WAIT) is answered 200 with status failed and its error. " +
           "409 when no active installation of the GitHub App covers the repo; 503 when the App's credentials are not set."
       )
