@@ -277,7 +277,7 @@ describe("deliveries: retries, dead letters, refusals", () => {
 describe("targets on the service's own network", () => {
   let guarded: TestService
   beforeAll(async () => {
-    guarded = await startService({ env: { BUGBOTS_SECRETS_KEY: "k", BUGBOTS_SLA_SWEEP_INTERVAL: "200 millis" } })
+    guarded = await startService({ env: { BUGBOTS_SLA_SWEEP_INTERVAL: "200 millis" } })
   })
   afterAll(() => guarded.stop())
 
@@ -293,6 +293,18 @@ describe("targets on the service's own network", () => {
       expect(refused.body.error.code).toBe("UNSAFE_TARGET")
     }
     expect(hook.received.length).toBe(0)
+  })
+
+  test("without BUGBOTS_SECRETS_KEY webhook channels, and without BUGBOTS_SMTP_URL email channels, are refused with 503", async () => {
+    const v = await makeVillage(guarded)
+    // An address literal: the guard passes it without a DNS lookup, and nothing is sent at creation.
+    const webhook = await v.root.post(`/api/villages/${v.id}/notification-channels`, { kind: "webhook", target: "https://203.0.113.9/hook", events: ["bug_created"] })
+    expect(webhook.status).toBe(503)
+    expect(webhook.body.error.message).toContain("BUGBOTS_SECRETS_KEY")
+    const email = await v.root.post(`/api/villages/${v.id}/notification-channels`, { kind: "email", target: "oncall@example.com", events: ["bug_created"] })
+    expect(email.status).toBe(503)
+    expect(email.body.error.message).toContain("BUGBOTS_SMTP_URL")
+    expect((await v.root.get(`/api/villages/${v.id}/notification-channels`)).body.items).toEqual([])
   })
 
   test("and again at delivery: a channel whose host now resolves to loopback is never contacted", async () => {
