@@ -15,6 +15,8 @@ import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
 import { ReconcileApi } from "./Reconciler/Api.js"
 import { GateApi } from "./Gate/Api.js"
 import { GitHubAppStatusApi } from "./Villages/Api.js"
+import { StatusApi } from "./Status/Api.js"
+import { StatsApi } from "./Stats/Api.js"
 import { AnalysesApi } from "./Analyses/Api.js"
 import { NotificationAdminApi, NotificationChannelsApi } from "./Notifications/Api.js"
 
@@ -36,6 +38,8 @@ export class Api extends HttpApi.make("bugbots")
   .add(ReconcileApi)
   .add(GateApi)
   .add(GitHubAppStatusApi)
+  .add(StatusApi)
+  .add(StatsApi)
   .add(AnalysesApi)
   .add(NotificationChannelsApi)
   .add(NotificationAdminApi)

@@ -66,6 +66,13 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
         Config.validate({ message: "BUGBOTS_INGEST_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
         Config.withDefault(6000)
       ),
+      /** Mutating REST requests per minute per principal (contract §12); 0 turns the limit off. */
+      rateLimit: yield* Config.integer("BUGBOTS_RATE_LIMIT").pipe(
+        Config.validate({ message: "BUGBOTS_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
+        Config.withDefault(6000)
+      ),
+      /** The window both rate limits count in (the contract's minute; shorter in tests). */
+      rateLimitWindow: yield* Config.duration("BUGBOTS_RATE_LIMIT_WINDOW").pipe(Config.withDefault(Duration.minutes(1))),
       /** Where spans are exported (OTLP/HTTP); unset, tracing costs nothing. */
       otlpEndpoint: yield* Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")).pipe(Config.map(Option.filter((url) => url.length > 0))),
       /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */
@@ -128,6 +135,16 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       botActionRetryBase: yield* Config.duration("BUGBOTS_BOT_ACTION_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(5))),
       /** How often each instance looks for pull-request gate challenges past their deadline. */
       gateSweepInterval: yield* Config.duration("BUGBOTS_GATE_SWEEP").pipe(Config.withDefault(Duration.seconds(30))),
+      /** `off`: no `/metrics` and no HTTP series recorded (to measure what they cost). */
+      metrics: yield* Config.literal("on", "off")("BUGBOTS_METRICS").pipe(Config.withDefault("on" as const)),
+      /** The `service.name` of exported spans. */
+      otelServiceName: yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("bugbots")),
+      /** How often finished spans are sent to the OTLP endpoint, in milliseconds (OpenTelemetry's batch span processor delay). */
+      otlpExportDelayMs: yield* Config.integer("OTEL_BSP_SCHEDULE_DELAY").pipe(Config.withDefault(5000)),
+      /** How often each instance writes its heartbeat row; one silent for 3 of these is shown as gone. */
+      instanceHeartbeat: yield* Config.duration("BUGBOTS_INSTANCE_HEARTBEAT").pipe(Config.withDefault(Duration.seconds(10))),
+      /** When set, `/metrics` needs it as a bearer token (contract §12). */
+      metricsToken: yield* optionalSecret("BUGBOTS_METRICS_TOKEN"),
       /** The AI providers of analyses, tried in this order (contract §13); `heuristic` is always last, added if missing. */
       aiProviders: yield* aiProviders,
       /** How long one provider may take to answer an analysis before the next is tried. */

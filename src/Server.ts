@@ -22,6 +22,10 @@ import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Installations } from "./Villages/Installations.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
+import { Metrics } from "./Metrics/Metrics.js"
+import { Instances } from "./Instances/Instances.js"
+import { Status } from "./Status/Status.js"
+import { Stats } from "./Stats/Stats.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
@@ -72,6 +76,10 @@ export const ServicesLive = Layer.mergeAll(
   Reconciler.Default,
   Gate.Default,
   Installations.Default,
+  Metrics.Default,
+  Instances.Default,
+  Status.Default,
+  Stats.Default,
   Analyses.Default,
   Notifications.Default
 )

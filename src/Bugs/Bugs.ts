@@ -508,7 +508,8 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
 
     return {
       isInVillage, find: load, history, overdue, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream, previewUpstream,
-      edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts,
+      edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts, leasesActive: repo.leasesActive,
+      stats: (villageId: VillageId) => repo.stats(villageId).pipe(withDb), titles: (ids: ReadonlyArray<BugId>) => repo.titles(ids).pipe(withDb),
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
   }),

@@ -270,9 +270,13 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
     /** The village a repo belongs to, if the repo exists. */
     const villageOfRepo = (id: RepoId) => findRepo(id).pipe(Effect.map(Option.map((r) => r.village_id)))
 
+    /** The ids of the village's repos (no authorization: callers decide). */
+    const repoIdsOf = (id: VillageId) =>
+      sql<{ id: RepoId }>`select id from repos where village_id = ${id}`.pipe(withDb, Effect.map((rows) => rows.map((row) => row.id)))
+
     return {
       find, findRepo, get, create, list, setMember, grant, removeMember, createRepo, listRepos, provisionVillage, provisionRepo, reposOfGitHub,
-      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, authorizedRepo, repoSettings, updateRepoSettings, roleOfGitHubUser
+      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, authorizedRepo, repoSettings, updateRepoSettings, roleOfGitHubUser, repoIdsOf
     } as const
   }),
   dependencies: [Users.Default, Auth.Default]
