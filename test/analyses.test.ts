@@ -173,6 +173,34 @@ describe("analyses: providers in order, each failure falling back", () => {
   })
 })
 
+describe("analyses of every new bug", () => {
+  test("a village with analyze_new_bugs analyses each bug it creates, without being asked; others do not", async () => {
+    modes("good", "good")
+    const v = await makeVillage(svc)
+    const settings = await v.root.put(`/api/villages/${v.id}/settings`, { analyze_new_bugs: true })
+    expect(settings.status).toBe(200)
+    expect(settings.body.analyze_new_bugs).toBe(true)
+    expect((await v.root.get(`/api/villages/${v.id}/settings`)).body).toMatchObject({ analyze_new_bugs: true })
+    const bugId = await reportedBug(v)
+    const done = await (async () => {
+      const deadline = Date.now() + 15_000
+      for (;;) {
+        const list = await v.root.get(`/api/bugs/${bugId}/analyses`)
+        if (list.body.items[0]?.status === "done") return list.body.items
+        if (Date.now() > deadline) throw new Error("no analysis")
+        await Bun.sleep(100)
+      }
+    })()
+    expect(done).toHaveLength(1)
+    expect(done[0].provider).toBe("anthropic")
+    const quiet = await makeVillage(svc)
+    const other = await reportedBug(quiet)
+    await Bun.sleep(500)
+    expect((await quiet.root.get(`/api/bugs/${other}/analyses`)).body.items).toEqual([])
+    expect((await v.root.put(`/api/villages/${v.id}/settings`, { analyze_new_bugs: "yes" })).status).toBe(400)
+  })
+})
+
 describe("analyses: who may ask, and what agents see", () => {
   test("triagers may ask, operators may not (403), outsiders see nothing (404); the assigned agent may ask", async () => {
     modes("good", "good")

@@ -108,6 +108,49 @@ describe("notification channels", () => {
   })
 })
 
+describe("bug events", () => {
+  test("created, critical, regression and resolved are notified, enqueued in the statement of the change; other changes are not", async () => {
+    const v = await makeVillage(svc)
+    const hook = receiver()
+    const all = ["bug_created", "critical_bug", "regression", "bug_resolved"]
+    await channel(v.root, v.id, { kind: "webhook", target: `${hook.url}/all`, events: all, secret })
+    await channel(v.root, v.id, { kind: "webhook", target: `${hook.url}/critical`, events: ["critical_bug"], secret })
+    const seen = (bugId: string) => hook.received.filter((r) => r.json.bug.id === bugId).map((r) => `${r.path} ${r.json.event}`).sort()
+
+    const critical = await makeBug(v.root, v.id, v.repoId, { severity: "critical" })
+    // The deliveries exist as soon as the change does: they were written by its statement.
+    const [queued] = await svc.sql`select count(*)::int as n from jobs where kind = 'notification.delivery' and meta ->> 'bug_id' = ${critical.id}`
+    expect(queued.n).toBe(3)
+    await waitFor(() => (seen(critical.id).length >= 3 ? true : undefined))
+    expect(seen(critical.id)).toEqual(["/all bug_created", "/all critical_bug", "/critical critical_bug"])
+
+    const plain = await makeBug(v.root, v.id, v.repoId, { severity: "low" })
+    expect((await v.root.patch(`/api/bugs/${plain.id}`, { title: "still low" })).status).toBe(200)
+    expect((await v.root.patch(`/api/bugs/${plain.id}`, { severity: "critical" })).status).toBe(200)
+    expect((await v.root.patch(`/api/bugs/${plain.id}`, { title: "still critical" })).status).toBe(200)
+    expect((await v.root.put(`/api/bugs/${plain.id}/status`, { status: "triaged" })).status).toBe(200)
+    expect((await v.root.put(`/api/bugs/${plain.id}/status`, { status: "resolved" })).status).toBe(200)
+    expect((await v.root.put(`/api/bugs/${plain.id}/status`, { status: "closed" })).status).toBe(200)
+    await waitFor(() => (seen(plain.id).length >= 4 ? true : undefined))
+    await Bun.sleep(500)
+    expect(seen(plain.id)).toEqual(["/all bug_created", "/all bug_resolved", "/all critical_bug", "/critical critical_bug"])
+
+    const report = { repo_id: v.repoId, message: "boom", exception: { type: "Error", value: "boom" }, fingerprint: [crypto.randomUUID()] }
+    const first = await v.root.post("/api/reports", report)
+    expect(first.status).toBe(201)
+    const reported = first.body.bug_id as string
+    expect((await v.root.put(`/api/bugs/${reported}/status`, { status: "resolved" })).status).toBe(200)
+    const again = await v.root.post("/api/reports", report)
+    expect(again.body.regressed).toBe(true)
+    await waitFor(() => (seen(reported).length >= 3 ? true : undefined))
+    await Bun.sleep(300)
+    expect(seen(reported)).toEqual(["/all bug_created", "/all bug_resolved", "/all regression"])
+    const regression = hook.received.find((r) => r.json.bug.id === reported && r.json.event === "regression")!
+    expect(regression.signed).toBe(true)
+    expect(regression.json.bug.status).toBe("open")
+  })
+})
+
 describe("SLA breaches", () => {
   test("two instances sweeping: each breach is notified once, to every channel that listens, signed", async () => {
     const v = await makeVillage(svc)
@@ -234,7 +277,7 @@ describe("deliveries: retries, dead letters, refusals", () => {
 describe("targets on the service's own network", () => {
   let guarded: TestService
   beforeAll(async () => {
-    guarded = await startService({ env: { BUGBOTS_SECRETS_KEY: "k", BUGBOTS_SLA_SWEEP_INTERVAL: "200 millis" } })
+    guarded = await startService({ env: { BUGBOTS_SLA_SWEEP_INTERVAL: "200 millis" } })
   })
   afterAll(() => guarded.stop())
 
@@ -250,6 +293,18 @@ describe("targets on the service's own network", () => {
       expect(refused.body.error.code).toBe("UNSAFE_TARGET")
     }
     expect(hook.received.length).toBe(0)
+  })
+
+  test("without BUGBOTS_SECRETS_KEY webhook channels, and without BUGBOTS_SMTP_URL email channels, are refused with 503", async () => {
+    const v = await makeVillage(guarded)
+    // An address literal: the guard passes it without a DNS lookup, and nothing is sent at creation.
+    const webhook = await v.root.post(`/api/villages/${v.id}/notification-channels`, { kind: "webhook", target: "https://203.0.113.9/hook", events: ["bug_created"] })
+    expect(webhook.status).toBe(503)
+    expect(webhook.body.error.message).toContain("BUGBOTS_SECRETS_KEY")
+    const email = await v.root.post(`/api/villages/${v.id}/notification-channels`, { kind: "email", target: "oncall@example.com", events: ["bug_created"] })
+    expect(email.status).toBe(503)
+    expect(email.body.error.message).toContain("BUGBOTS_SMTP_URL")
+    expect((await v.root.get(`/api/villages/${v.id}/notification-channels`)).body.items).toEqual([])
   })
 
   test("and again at delivery: a channel whose host now resolves to loopback is never contacted", async () => {

@@ -11,14 +11,11 @@ import { describeFailure, Jobs, type JobSelector, type Outcome } from "../Jobs/J
 import { Reports } from "../Reports/Reports.js"
 import { decodeJsonRows, iso } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
+import { analysisKind, analysisMaxAttempts } from "./FollowUp.js"
 import { classify, heuristicModel } from "./Heuristic.js"
 import { type Case, describe, evidenceOf, system } from "./Prompt.js"
 import { modelProviders } from "./Providers.js"
 
-/** The job kind of an analysis; its key is the analysis id, its meta names the bug. */
-export const analysisKind = "bug.analysis"
-/** Attempts of an analysis job (each tries every provider; only a failure of our own, like the database, retries). */
-export const analysisMaxAttempts = 3
 /** Reports and lifecycle events an analysis reads. */
 const reportsRead = 3
 const historyRead = 50
@@ -59,6 +56,8 @@ const stored = (result: AnalysisResult) => ({
  * `AnalysisAnswer`; a timeout, an error or an answer that does not decode passes to the next. The
  * built-in heuristic answers last, so an analysis always ends done unless the bug is gone.
  */
+export { analysisKind }
+
 export class Analyses extends Effect.Service<Analyses>()("bugbots/Analyses", {
   effect: Effect.gen(function* () {
     const config = yield* AppConfig

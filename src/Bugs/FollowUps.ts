@@ -1,7 +1,9 @@
 import { PgClient } from "@effect/sql-pg"
 import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
+import { analysisFollowUp } from "../Analyses/FollowUp.js"
 import { bugStatusComment } from "../BotActions/BugComments.js"
+import { notificationFollowUp } from "../Notifications/FollowUp.js"
 import type { Bug, BugStatus } from "../Domain/Bug.js"
 import type { Actor, LifecycleEntry } from "../Domain/BugLifecycle.js"
 import type { RealtimeEventName } from "../Domain/Events.js"
@@ -37,7 +39,7 @@ export type FollowUp = (change: BugChange) => Fragment | null
 export class BugFollowUps extends Effect.Service<BugFollowUps>()("bugbots/BugFollowUps", {
   effect: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
-    const followUps: ReadonlyArray<FollowUp> = [yield* bugStatusComment]
+    const followUps: ReadonlyArray<FollowUp> = [yield* bugStatusComment, yield* notificationFollowUp, yield* analysisFollowUp]
 
     /** The CTEs (each `, name as (insert ...)`) that enqueue what `change` calls for, to append to its statement. */
     const ctes = (change: BugChange): ReadonlyArray<Fragment> =>

@@ -1,3 +1,5 @@
+import { analysisKind } from "../Analyses/FollowUp.js"
+import { deliveryKind as notificationKind } from "../Notifications/FollowUp.js"
 import { deliveryKind } from "../Webhooks/Webhooks.js"
 
 /**
@@ -7,8 +9,8 @@ import { deliveryKind } from "../Webhooks/Webhooks.js"
 export const queues = [
   { queue: "webhook_deliveries", kind: deliveryKind },
   { queue: "bot_actions", kind: "github.action" },
-  { queue: "analyses", kind: "analysis" },
-  { queue: "notifications", kind: "notification" }
+  { queue: "analyses", kind: analysisKind },
+  { queue: "notifications", kind: notificationKind }
 ] as const
 
 export const queueKinds = queues.map((q) => q.kind)

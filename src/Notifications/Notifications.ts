@@ -1,5 +1,4 @@
 import { PgClient } from "@effect/sql-pg"
-import type { Fragment } from "@effect/sql/Statement"
 import { DateTime, Effect, Option, Redacted } from "effect"
 import { authorize } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
@@ -16,8 +15,7 @@ import {
   type NotificationChannelId,
   NotificationDelivery,
   type NotificationDeliveryId,
-  type NotificationDeliveryStatus,
-  type NotificationEvent
+  type NotificationDeliveryStatus
 } from "../Domain/Notification.js"
 import { insertJobsFrom, Jobs, type JobStatus } from "../Jobs/Jobs.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
@@ -26,10 +24,8 @@ import { withDb } from "../Sql/Retry.js"
 import { Villages } from "../Villages/Villages.js"
 import { generateSecret, open, seal } from "./Secrets.js"
 import type { BugSummary, Destination } from "./Send.js"
+import { deliveriesFor, deliveryKind } from "./FollowUp.js"
 import { checkTarget } from "./Targets.js"
-
-/** The job kind of a notification delivery: one per channel and event; its meta names the channel, the event and the bug. */
-export const deliveryKind = "notification.delivery"
 
 const channelJson = (alias: string) =>
   jsonObject(alias, [
@@ -54,13 +50,7 @@ const decodeDeliveries = decodeJsonRows(NotificationDelivery)
 
 const emailAddress = /^[^\s@<>(),;:"]{1,64}@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/
 
-/** The bug as a notification carries it, built by PostgreSQL from a `bug_bots` row (alias `b`). */
-export const bugSummary = (alias: string) =>
-  `jsonb_build_object(${[
-    "id", "village_id", "repo_id", "title", "status", "severity", "category", "source", "version", "occurrences", "assigned_agent_id", "last_release"
-  ].map((column) => `'${column}', ${alias}.${column}`).join(", ")}, 'sla_due_at', ${iso(`${alias}.sla_due_at`)})`
-
-/** The same summary from a decoded bug (`bugSummary` builds it in SQL). */
+/** The bug as a notification carries it, from a decoded bug (`bugSummary` of `FollowUp.ts` builds the same in SQL). */
 export const summaryOf = (bug: Bug): BugSummary => ({
   id: bug.id,
   village_id: bug.village_id,
@@ -156,19 +146,6 @@ export class Notifications extends Effect.Service<Notifications>()("bugbots/Noti
       )
 
     /**
-     * The delivery jobs of `event` for the bugs `rows` yields (columns `id`, `village_id`, `tag`, a
-     * `summary` jsonb), one per channel of the bug's village that listens to it: a `select` for the
-     * jobs engine's insert. `tag` makes the key, so the same change or breach never notifies twice.
-     */
-    const deliveriesFor = (event: NotificationEvent, rows: Fragment, correlationId: string | null) =>
-      sql`
-        select ${deliveryKind}::text as kind, c.id || ' ' || ${event}::text || ' ' || x.id || ' ' || x.tag as key,
-          jsonb_build_object('event', ${event}::text, 'occurred_at', ${sql.literal(iso("now()"))}, 'bug', x.summary) as payload,
-          jsonb_build_object('channel_id', c.id, 'village_id', c.village_id, 'kind', c.kind, 'event', ${event}::text, 'bug_id', x.id) as meta,
-          ${config.notificationMaxAttempts}::int as max_attempts, ${correlationId}::text as correlation_id
-        from (${rows}) x join notification_channels c on c.village_id = x.village_id and ${event}::text = any(c.events)`
-
-    /**
      * Notifies each breach of an SLA once, whichever instance sees it first: the breach (bug and the
      * deadline it missed) is inserted, and only the statement whose insert took it enqueues its
      * deliveries, in the same statement. How many breaches this call claimed.
@@ -185,6 +162,8 @@ export class Notifications extends Effect.Service<Notifications>()("bugbots/Noti
           on conflict do nothing returning bug_id, sla_due_at),
         queued as (${insertJobsFrom(sql, 
           deliveriesFor(
+            sql,
+            config.notificationMaxAttempts,
             "sla_breach",
             sql`select o.bug_id as id, o.village_id, extract(epoch from o.sla_due_at)::bigint::text as tag, o.summary
                 from o join claimed using (bug_id, sla_due_at)`,
@@ -221,7 +200,7 @@ export class Notifications extends Effect.Service<Notifications>()("bugbots/Noti
       return yield* new DeliveryQueued({ message: `delivery ${id} is ${found[0].status === "running" ? "being sent" : "queued"} already` })
     })
 
-    return { create, list, remove, destination, deliveriesFor, sweepSla, deliveries, retry } as const
+    return { create, list, remove, destination, sweepSla, deliveries, retry } as const
   }),
   dependencies: [Jobs.Default, Villages.Default, Bugs.Default]
 }) {}

@@ -2,7 +2,8 @@ import { Duration, Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../Config.js"
 import type { NotificationChannelId } from "../Domain/Notification.js"
 import { backoff, describeFailure, Jobs, type Outcome } from "../Jobs/Jobs.js"
-import { deliveryKind, Notifications } from "./Notifications.js"
+import { deliveryKind } from "./FollowUp.js"
+import { Notifications } from "./Notifications.js"
 import { makeSender, type Notice } from "./Send.js"
 
 /** Deliveries sent at once per instance. */
