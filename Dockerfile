@@ -4,6 +4,7 @@ COPY package.json bun.lock ./
 COPY cli/package.json ./cli/
 RUN bun install --frozen-lockfile --production
 COPY src ./src
+RUN bun run src/Dashboard/Build.ts
 COPY migrations ./migrations
 ENV PORT=3000
 EXPOSE 3000

@@ -11,6 +11,10 @@ import { UsersApi } from "./Users/Api.js"
 import { VillagesApi } from "./Villages/Api.js"
 import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
+import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
+import { ReconcileApi } from "./Reconciler/Api.js"
+import { GateApi } from "./Gate/Api.js"
+import { GitHubAppStatusApi } from "./Villages/Api.js"
 import { StatusApi } from "./Status/Api.js"
 import { StatsApi } from "./Stats/Api.js"
 
@@ -27,6 +31,11 @@ export class Api extends HttpApi.make("bugbots")
   .add(WebhookAdminApi)
   .add(ReportsApi)
   .add(ReportIngestApi)
+  .add(BotActionAdminApi)
+  .add(BotActionInternalApi)
+  .add(ReconcileApi)
+  .add(GateApi)
+  .add(GitHubAppStatusApi)
   .add(StatusApi)
   .add(StatsApi)
   .addError(ServiceUnavailable)

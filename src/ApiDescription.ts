@@ -13,6 +13,9 @@ Besides these REST endpoints the same port serves \`GET /ws\` (WebSocket rooms \
 \`repo:<id>\`, \`agent:<id>\`, with \`since\` replay) and \`/rpc\` (\`@effect/rpc\`: \`POST\` for HTTP
 NDJSON, \`GET\` upgrades to a WebSocket; TypeScript client in \`bugbots/client\`).
 
+\`GET /\` serves the live village dashboard for people: a page that signs in with a bearer token and
+then uses this API and \`/ws?token=\` like any other client (no endpoint of its own).
+
 How this build reads the contract where it is silent:
 - Schema-decoding failures (fields, malformed ids in path or body, query parameters, cursors) are
   \`400 VALIDATION_FAILED\` with the decoder's issues in \`details\` and a message naming each field;

@@ -8,12 +8,13 @@ import { freshDatabase } from "./lib/Service.js"
 let databaseUrl: string
 let instances: Array<ChildService> = []
 const heartbeat = "300 millis"
+const settings = { BUGBOTS_INSTANCE_HEARTBEAT: heartbeat, BUGBOTS_LEADER_POLL: "200 millis" }
 
 beforeAll(async () => {
   databaseUrl = (await freshDatabase()).url
-  const first = spawnService(databaseUrl, { BUGBOTS_INSTANCE_HEARTBEAT: heartbeat })
+  const first = spawnService(databaseUrl, settings)
   await first.ready()
-  instances = [first, spawnService(databaseUrl, { BUGBOTS_INSTANCE_HEARTBEAT: heartbeat }), spawnService(databaseUrl, { BUGBOTS_INSTANCE_HEARTBEAT: heartbeat })]
+  instances = [first, spawnService(databaseUrl, settings), spawnService(databaseUrl, settings)]
   await Promise.all(instances.map((i) => i.ready()))
 }, 90_000)
 
@@ -28,7 +29,7 @@ const statusVia = async (instance: ChildService) => {
     instance_id: string
     instances: Array<{ id: string; pid: number; state: string; stopped_at: string | null; version: string; host: string }>
     queues: Array<Record<string, any>>
-    leader: unknown
+    leader: { instance_id: string; since: string } | null
     last_reconcile: unknown
     last_recovery: unknown
     bug_leases_active: number
@@ -89,7 +90,14 @@ describe("GET /api/admin/status", () => {
       durations_5m: { finished: 0, p50_seconds: null, p95_seconds: null },
       active_leases: 0
     })
-    expect(status.leader).toBeNull()
+    // One instance leads (the leader lock), whichever asked; no GitHub App here, so no scheduled runs.
+    // On a loaded machine the lock may still be on its way (each instance tries every 200 ms).
+    let leader = status.leader
+    for (let i = 0; i < 30 && leader === null; i++) {
+      await Bun.sleep(100)
+      leader = (await statusVia(instances[0])).leader
+    }
+    expect(status.instances.map((i) => i.id)).toContain(leader!.instance_id)
     expect(status.last_reconcile).toBeNull()
     expect(status.last_recovery).toBeNull()
     expect(status.bug_leases_active).toBe(0)
@@ -124,5 +132,13 @@ describe("GET /api/admin/status", () => {
     expect(byPid(afterKill, c)!.stopped_at).toBeNull()
     expect(byPid(afterKill, a)!.state).toBe("live")
     expect(afterKill.instances.filter((i) => i.state === "live").map((i) => i.pid)).toEqual([a.process.pid])
+    // Whoever led, the one instance left leads now (a killed leader's lock went with its connection).
+    const deadline = Date.now() + 2000
+    let leader = afterKill.leader
+    while (leader?.instance_id !== byPid(afterKill, a)!.id && Date.now() < deadline) {
+      await Bun.sleep(100)
+      leader = (await statusVia(a)).leader
+    }
+    expect(leader?.instance_id).toBe(byPid(afterKill, a)!.id)
   })
 })

@@ -9,6 +9,7 @@ import type { RealtimeEventName } from "../Domain/Events.js"
 import { cursorTimestamp } from "../Domain/Page.js"
 import { EventLog } from "../Realtime/EventLog.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
+import { type BugChange, BugFollowUps } from "./FollowUps.js"
 
 /** A new bug's columns. */
 export interface NewBug {
@@ -134,6 +135,9 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
     const log = yield* EventLog
+    const followUps = yield* BugFollowUps
+    /** The follow-up jobs' CTEs of a change (`FollowUps.ts`), to append after the statement's own. */
+    const followUpsOf = (change: BugChange) => followUps.ctes(change).reduce((all, cte) => sql`${all}${cte}`, sql``)
     const bugSelect = sql.literal(`${bugJson("b")}::text as json`)
     const bugSummary = summaryJson("b")
     const eventSelect = sql.literal(`${eventJson("e")}::text as json`)
@@ -210,6 +214,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           values (${sql.csv(Object.values(row).map((value) => sql`${value}`))}, ${due}, ${resolved}) returning *),
         logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
         published as (${published.insert})
+        ${followUpsOf({ before: null, status, entry, event: "bug_bot_spawn", actor: author.actor, correlationId: author.correlationId })}
         select ${bugSelect}, null as lease_held, ${published.notify("published")} from b, published`.pipe(
         current,
         Effect.map(Option.getOrThrow)
@@ -258,6 +263,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           where id = ${bug.id} and version = ${bug.version} ${leased} returning *),
         logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
         published as (${published.insert})
+        ${followUpsOf({ before: bug, status: patch.status ?? bug.status, entry, event, actor: author.actor, correlationId: author.correlationId })}
         select ${bugSelect}, b.lease_expires_at, ${published.notify("published")} from b, published`.pipe(
         Effect.map((rows) =>
           Option.map(Option.fromNullable(rows[0]), (row) => ({
@@ -464,5 +470,5 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       lockExpiredLeases, addCounts, setCounts, leasesActive, stats, titles
     } as const
   }),
-  dependencies: [EventLog.Default]
+  dependencies: [EventLog.Default, BugFollowUps.Default]
 }) {}

@@ -1,9 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Schedule } from "effect"
-import { randomUUID } from "node:crypto"
-import * as os from "node:os"
-import packageJson from "../../package.json" with { type: "json" }
 import { AppConfig } from "../Config.js"
+import { Instance } from "../Instance.js"
 import type { InstanceId } from "../Domain/Ids.js"
 import { InstanceStatus } from "../Domain/Operations.js"
 import { wsConnections } from "../Metrics/Series.js"
@@ -22,14 +20,15 @@ export class Instances extends Effect.Service<Instances>()("bugbots/Instances", 
   scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const config = yield* AppConfig
-    const id = randomUUID() as InstanceId
+    const instance = yield* Instance
+    const id = instance.id as InstanceId
     const interval = Duration.toSeconds(config.instanceHeartbeat)
     const connections = () => Math.round(wsConnections.unsafeValue([]).value)
 
     const beat = Effect.suspend(() =>
       sql`
         insert into instances (id, host, pid, version, started_at, heartbeat_at, ws_connections)
-        values (${id}, ${os.hostname()}, ${process.pid}, ${packageJson.version}, now(), now(), ${connections()})
+        values (${id}, ${instance.host}, ${process.pid}, ${instance.version}, ${instance.startedAt}, now(), ${connections()})
         on conflict (id) do update set heartbeat_at = now(), ws_connections = excluded.ws_connections`
     )
     const prune = sql`delete from instances where heartbeat_at < now() - interval '1 day'`
@@ -62,5 +61,6 @@ export class Instances extends Effect.Service<Instances>()("bugbots/Instances", 
     )
 
     return { id, list, connections } as const
-  })
+  }),
+  dependencies: [Instance.Default]
 }) {}

@@ -1,5 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Fragment } from "@effect/sql/Statement"
 import {
   Cause,
   Chunk,
@@ -125,6 +126,18 @@ export const describeFailure = <E>(cause: Cause.Cause<E>) => {
   })
   return (messages.length > 0 ? messages.join("; ") : Cause.pretty(cause)).slice(0, maxErrorLength)
 }
+
+/**
+ * An `insert` of the jobs `select` yields (columns `kind, key, payload jsonb, meta jsonb,
+ * max_attempts, correlation_id`), to run as a CTE of another owner's statement: the jobs are
+ * enqueued in the same statement as the change that decided them, and announced at commit.
+ */
+export const insertJobsFrom = (sql: PgClient.PgClient, select: Fragment) =>
+  sql`
+    insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
+    select s.kind, s.key, s.payload, s.meta, 'pending', s.max_attempts, now(), s.correlation_id from (${select}) s
+    on conflict (kind, key) do nothing
+    returning pg_notify(${jobsChannel}, kind)`
 
 /** How a kind's jobs run in this instance. */
 export interface WorkerSpec<R> {
@@ -269,6 +282,16 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
           for update skip locked)
         returning ${claimedColumns}`
 
+    /**
+     * The job of `kind` whose live lease is `token`, locked for the caller's transaction (which
+     * settles it next): None when the lease is wrong, released, swept or past its end.
+     */
+    const leased = (kind: string, id: string, token: string) =>
+      sql<ClaimedJob>`
+        select ${claimedColumns} from jobs
+        where id = ${id}::uuid and kind = ${kind} and status = 'running' and lease_token = ${token}::uuid and lease_expires_at > now()
+        for update`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
     /** Marks the job done if the lease is still `token`'s (false otherwise: then nothing may be applied). */
     const complete = (id: string, token: string, result: unknown) =>
       sql`
@@ -322,6 +345,8 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
      * dead-lettered when out of attempts.
      */
     const schedules = new Map<string, Schedule.Schedule<unknown, unknown>>()
+    /** Declares `kind`'s backoff for the expired leases this instance sweeps, where no worker of it runs (external workers). */
+    const retryOn = (kind: string, schedule: Schedule.Schedule<unknown, unknown>) => Effect.sync(() => void schedules.set(kind, schedule))
     const sweepExpired = sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ id: string; kind: string; attempts: number; max_attempts: number }>`
@@ -535,7 +560,15 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       Effect.forkScoped
     )
 
-    return { enqueue, enqueueDurably, claim, settle, release, requeue, list, find, run, wake, countsByStatus, leasesActive, queueStats } as const
+    /** Which of `keys` a job of `kind` was stored under. */
+    const storedKeys = (kind: string, keys: ReadonlyArray<string>) =>
+      keys.length === 0
+        ? Effect.succeed(new Set<string>())
+        : sql<{ key: string }>`select key from jobs where kind = ${kind} and key in ${sql.in(keys)}`.pipe(
+          Effect.map((rows) => new Set(rows.map((row) => row.key)))
+        )
+
+    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake, storedKeys, countsByStatus, leasesActive, queueStats } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}

@@ -130,6 +130,17 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
       return { status: isHandled(event, action) ? "ACCEPTED" : "IGNORED", delivery_id: deliveryId.value } satisfies Receipt
     })
 
+    /**
+     * A delivery forwarded by a bot worker (contract §10, signed by the caller's route): stored in
+     * the same ledger as `receive`'s, deduplicated by delivery id and event, with the same effects.
+     */
+    const forward = Effect.fn("Webhooks.forward")(function* (deliveryId: string, event: string, payload: Record<string, unknown>) {
+      const action = typeof payload.action === "string" ? payload.action : null
+      const stored = yield* store(deliveryId, event, action, JSON.stringify(payload))
+      if (!stored) return { status: "DUPLICATE", delivery_id: deliveryId } satisfies Receipt
+      return { status: isHandled(event, action) ? "ACCEPTED" : "IGNORED", delivery_id: deliveryId } satisfies Receipt
+    })
+
     const requireSuperuser = (principal: Principal) =>
       principal.type === "user" && principal.is_superuser
         ? Effect.void
@@ -157,7 +168,13 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
       return yield* new DeliveryInFlight({ message: `delivery ${id} is ${found[0].status === "running" ? "processing" : "queued"} already` })
     })
 
-    return { receive, store, list, replay } as const
+    /** Which deliveries (GUID and event, as GitHub lists them) the ledger holds: their GUIDs. */
+    const received = (deliveries: ReadonlyArray<{ readonly guid: string; readonly event: string }>) =>
+      jobs.storedKeys(deliveryKind, deliveries.map((d) => deliveryKey(d.guid, d.event))).pipe(
+        Effect.map((keys) => new Set(deliveries.filter((d) => keys.has(deliveryKey(d.guid, d.event))).map((d) => d.guid)))
+      )
+
+    return { receive, store, forward, list, replay, received } as const
   }),
   dependencies: [Jobs.Default]
 }) {}
