@@ -48,4 +48,14 @@ How this build reads the contract where it is silent:
   their principal's \`BUGBOTS_RATE_LIMIT\` per window, per instance: over it \`429 RATE_LIMITED\` with
   \`retry-after\` and \`details.retry_after_seconds\`. The admin status and village stats endpoints say
   how their figures are counted.
+- Analyses: \`POST /bugs/{id}/analyses\` takes no body; an analysis lists \`fallbacks\` (providers
+  passed over, with why) besides the contract's fields, \`suggested_fix.patch\` is left out when
+  there is none, and \`error\` is present only when it failed. The \`heuristic\` provider is
+  rules, not a model (\`model: "heuristic-rules/1"\`, confidence at most 0.5, no patch). A claimed
+  bug carries \`analysis\` only when it has a done one. Village settings add \`analyze_new_bugs\`.
+- Notification channels: webhook channels need a signing secret (generated and shown once when not
+  given) and \`BUGBOTS_SECRETS_KEY\` to seal it (503 without); email channels need
+  \`BUGBOTS_SMTP_URL\` (503 without); an unsafe target is \`400 UNSAFE_TARGET\`. Deliveries are
+  listed and retried by superusers at \`/admin/notification-deliveries\` (statuses pending,
+  processing, delivered, failed).
 `.trim()

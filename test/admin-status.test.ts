@@ -52,7 +52,7 @@ describe("GET /api/admin/status", () => {
     expect((await client(a.baseUrl).get("/api/admin/status")).status).toBe(401)
   })
 
-  test("queues: depth by state, processing times of the last 5 minutes, live leases; kinds not in use show zeros", async () => {
+  test("queues: depth by state, processing times of the last 5 minutes, live leases; an empty queue shows zeros", async () => {
     const sql = new Bun.SQL(databaseUrl)
     // Finished attempts of 1, 2, 3 and 4 seconds, one finished 10 minutes ago (outside the window).
     for (const [seconds, ago, status] of [[1, 10, "done"], [2, 20, "done"], [3, 30, "failed"], [4, 40, "done"], [9, 600, "done"]] as const) {
@@ -71,8 +71,8 @@ describe("GET /api/admin/status", () => {
     expect(status.queues.map((q) => [q.queue, q.kind])).toEqual([
       ["webhook_deliveries", "github.delivery"],
       ["bot_actions", "github.action"],
-      ["analyses", "analysis"],
-      ["notifications", "notification"]
+      ["analyses", "bug.analysis"],
+      ["notifications", "notification.delivery"]
     ])
     const actions = status.queues[1]
     expect(actions.depth).toEqual({ pending: 1, running: 1, done: 4, failed: 1, ignored: 0 })
@@ -84,7 +84,7 @@ describe("GET /api/admin/status", () => {
     expect(actions.active_leases).toBe(1)
     expect(status.queues[2]).toEqual({
       queue: "analyses",
-      kind: "analysis",
+      kind: "bug.analysis",
       depth: { pending: 0, running: 0, done: 0, failed: 0, ignored: 0 },
       oldest_due_age_seconds: null,
       durations_5m: { finished: 0, p50_seconds: null, p95_seconds: null },
