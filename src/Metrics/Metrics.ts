@@ -27,14 +27,13 @@ export class Metrics extends Effect.Service<Metrics>()("bugbots/Metrics", {
     const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
     yield* OtelMetrics.registerProducer(yield* OtelMetrics.makeProducer, () => exporter)
     const serializer = new PrometheusSerializer(undefined, false, undefined, false, true)
-    let cpuRecorded = 0
     yield* Metric.set(startTime, Math.round(performance.timeOrigin / 1000))
 
     const observeProcess = Effect.sync(() => {
       const usage = process.cpuUsage()
+      // The counter is the process's (whatever services it runs): it is brought up to the CPU used so far.
       const cpu = (usage.user + usage.system) / 1e6
-      cpuSeconds.unsafeUpdate(cpu - cpuRecorded, [])
-      cpuRecorded = cpu
+      cpuSeconds.unsafeUpdate(Math.max(0, cpu - cpuSeconds.unsafeValue([]).count), [])
       const memory = process.memoryUsage()
       residentMemory.unsafeUpdate(memory.rss, [])
       heapUsed.unsafeUpdate(memory.heapUsed, [])
