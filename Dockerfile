@@ -1,6 +1,7 @@
 FROM oven/bun:1.4
 WORKDIR /app
 COPY package.json bun.lock ./
+COPY cli/package.json ./cli/
 RUN bun install --frozen-lockfile --production
 COPY src ./src
 RUN bun run src/Dashboard/Build.ts

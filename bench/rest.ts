@@ -4,12 +4,15 @@
  * same bytes (bench/baselines/raw-bytes.ts, fed one real response of the same request). Medians of
  * requests/s, p50/p99 and CPU ms per request of the serving process.
  *
+ * Then the list again, with and without metrics (BUGBOTS_METRICS=off), alternating.
+ *
  * Knobs: BENCH_BUGS (default 100000), BENCH_CONCURRENCY (default 32), BENCH_SECONDS, BENCH_ROUNDS.
  */
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { recordRequest } from "../src/Metrics/Series.js"
 import { alternate, alternating, fmt, freshDatabase, load, medians, ranWith, ratio, spawnScript, spawnService, table } from "./lib.js"
 
 const bugs = Number(process.env.BENCH_BUGS ?? 100_000)
@@ -108,6 +111,60 @@ for (const scenario of scenarios) {
       `CPU per request ${fmt(m.cpuPerRequest / base.cpuPerRequest)}× the baseline's; load generator ${fmt(m.clientCpuPerRequest, 3)} CPU ms/req (raw ${fmt(base.clientCpuPerRequest, 3)})`
   )
 }
+
+/**
+ * What metrics cost (issue 14: at most 5% of the list's throughput): the same list request against
+ * this service and a twin on the same database with BUGBOTS_METRICS=off (no HTTP series recorded,
+ * no /metrics), alternating round by round. The metered side is also scraped every second, as
+ * Prometheus would (more often than its usual 15 s), so the scrapes' cost is in its figures.
+ */
+const unmetered = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token, BUGBOTS_RATE_LIMIT: "0", BUGBOTS_METRICS: "off" })
+// The twin starts cold: one window of its own first, so that both sides are warm when they alternate.
+await load({ pid: unmetered.pid, concurrency, send: list(unmetered.url) })
+const scraped = async <A>(url: string, run: () => Promise<A>) => {
+  let scrapes = 0
+  const timer = setInterval(() => {
+    void fetch(`${url}/metrics`).then(async (r) => {
+      await r.text()
+      if (r.ok) scrapes += 1
+    })
+  }, 1000)
+  try {
+    return { result: await run(), scrapes }
+  } finally {
+    clearInterval(timer)
+  }
+}
+const listName = "GET /api/villages/{id}/bugs?status=open&limit=50"
+const [off, on] = await alternate(`${listName}, metrics off/on`, [
+  ["BUGBOTS_METRICS=off", () => load({ pid: unmetered.pid, concurrency, send: list(unmetered.url) })],
+  ["metrics on, scraped every second", () => scraped(service.url, () => load({ pid: service.pid, concurrency, send: list(service.url) }))]
+])
+await unmetered.stop()
+const offM = medians(off)
+const onM = medians(on.map((w) => w.result))
+const metricsRows = [
+  [`${listName}, BUGBOTS_METRICS=off`, fmt(offM.rps), fmt(offM.p50, 2), fmt(offM.p99, 2), fmt(offM.cpuPerRequest, 3), String(offM.errors), "1.00×"],
+  [
+    `${listName}, metrics on (scraped every second)`, fmt(onM.rps), fmt(onM.p50, 2), fmt(onM.p99, 2), fmt(onM.cpuPerRequest, 3), String(onM.errors),
+    ratio(onM.rps, offM.rps)
+  ]
+]
+/** What recording one request's series costs by itself (the work the middleware adds), timed here over a million calls. */
+const recordCost = (() => {
+  const calls = 1_000_000
+  for (let i = 0; i < 100_000; i++) recordRequest("GET", "/bench/:warmup", 200, 0.05)
+  const before = process.cpuUsage()
+  for (let i = 0; i < calls; i++) recordRequest("GET", "/bench/:id", 200, (i % 100) / 1000)
+  const used = process.cpuUsage(before)
+  return ((used.user + used.system) / 1000) / calls
+})()
+const metricsCost = 1 - onM.rps / offM.rps
+notes.push(
+  `metrics: throughput with them ${ratio(onM.rps, offM.rps)} of without (cost ${fmt(metricsCost * 100, 1)}%, goal ≤ 5%: ${metricsCost <= 0.05 ? "met" : "not met"}); ` +
+    `CPU per request ${fmt(onM.cpuPerRequest / offM.cpuPerRequest, 3)}× without; ${on.reduce((n, w) => n + w.scrapes, 0)} scrapes answered during the metered windows; ` +
+    `recording a request's series costs ${fmt(recordCost * 1000, 3)} µs of CPU (${fmt((recordCost / offM.cpuPerRequest) * 100, 3)}% of a list request's CPU without metrics)`
+)
 await service.stop()
 
 console.log(`\nREST API, ${fmt(bugs)} bugs in one village, ${concurrency} concurrent clients (closed loops, one process)\n`)
@@ -117,4 +174,6 @@ console.log(
     rows
   )
 )
+console.log(`\nWhat metrics cost: the list with and without them (two services on the same database, alternating)\n`)
+console.log(table(["scenario", "req/s (median)", "p50 ms", "p99 ms", "CPU ms/req", "errors", "ratio (req/s vs off)"], metricsRows))
 console.log(`\n${notes.map((n) => `- ${n}`).join("\n")}\n\n${await ranWith(service.settings, [alternating, "CPU of the serving process over each window"])}`)

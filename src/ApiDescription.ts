@@ -43,6 +43,11 @@ How this build reads the contract where it is silent:
   JSON object); \`X-GitHub-Delivery\` may be any 1–200 printable characters; ignored deliveries
   provision nothing; an event older than the bug's last upstream update changes nothing; a removed
   repository or deleted installation keeps its repos and bugs.
+- Operations: \`GET /metrics\` (Prometheus text, outside this API) is \`401\` without the right
+  \`BUGBOTS_METRICS_TOKEN\` when one is set. Mutating requests (POST, PUT, PATCH, DELETE) count against
+  their principal's \`BUGBOTS_RATE_LIMIT\` per window, per instance: over it \`429 RATE_LIMITED\` with
+  \`retry-after\` and \`details.retry_after_seconds\`. The admin status and village stats endpoints say
+  how their figures are counted.
 - Analyses: \`POST /bugs/{id}/analyses\` takes no body; an analysis lists \`fallbacks\` (providers
   passed over, with why) besides the contract's fields, \`suggested_fix.patch\` is left out when
   there is none, and \`error\` is present only when it failed. The \`heuristic\` provider is

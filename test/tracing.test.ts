@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { spawnService, type ChildService } from "./lib/Child.js"
 import { client } from "./lib/Client.js"
+import { deliver, issuesPayload, webhookSecret } from "./lib/GitHub.js"
 import { startOtlpReceiver, type OtlpReceiver } from "./lib/Otlp.js"
 import { freshDatabase } from "./lib/Service.js"
 
@@ -17,7 +18,13 @@ beforeAll(async () => {
   receiver = startOtlpReceiver()
   service = spawnService(
     (await freshDatabase()).url,
-    { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "200", OTEL_SERVICE_NAME: "bugbots-test", LOG_LEVEL: "info" },
+    {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "200",
+      OTEL_SERVICE_NAME: "bugbots-test",
+      LOG_LEVEL: "info",
+      GITHUB_WEBHOOK_SECRET: webhookSecret
+    },
     { stdout: "pipe" }
   )
   const reader = (service.process.stdout as ReadableStream<Uint8Array>).getReader()
@@ -102,5 +109,20 @@ describe("OTLP traces", () => {
     )
     expect(span.traceId).toMatch(/^[0-9a-f]{32}$/)
     expect(requestId).toBeString()
+  })
+})
+
+describe("background work", () => {
+  test("each job attempt is a trace of its own, with the job's Effect.fn spans beneath it", async () => {
+    const delivery = await deliver(service.baseUrl, "issues", issuesPayload("opened"))
+    expect(delivery.status).toBe(202)
+    const attempt = await until(
+      () => receiver.spans.find((s) => s.name === "Jobs.attempt github.delivery" && s.attributes["job.kind"] === "github.delivery"),
+      "the delivery's attempt span"
+    )
+    expect(attempt.parentSpanId).toBeUndefined()
+    expect(attempt.attributes["job.attempt"]).toBe(1)
+    const beneath = await until(() => receiver.spans.find((s) => s.traceId === attempt.traceId && s.parentSpanId !== undefined), "a span beneath it")
+    expect(beneath.name.length).toBeGreaterThan(0)
   })
 })

@@ -20,7 +20,12 @@ export class ServiceFailure extends Data.TaggedError("ServiceFailure")<{
 /** Where the service is and who the CLI is (contract §12): `BUGBOTS_URL`, `BUGBOTS_TOKEN`. */
 export const ServiceConfig = Config.all({
   url: Config.url("BUGBOTS_URL").pipe(Config.withDefault(new URL("http://localhost:3000"))),
-  token: Config.redacted("BUGBOTS_TOKEN")
+  token: Config.redacted("BUGBOTS_TOKEN"),
+  /** How many times a call is retried while the service is unavailable, rate-limited or unreachable. */
+  retries: Config.integer("BUGBOTS_CLI_RETRIES").pipe(
+    Config.validate({ message: "BUGBOTS_CLI_RETRIES must be 0 or more", validation: (n) => n >= 0 }),
+    Config.withDefault(8)
+  )
 })
 
 const retryAfterOf = (response: HttpClientResponse.HttpClientResponse) => {
@@ -47,18 +52,19 @@ const failureOf = (response: HttpClientResponse.HttpClientResponse) =>
 
 /**
  * How the CLI retries the service while it is unavailable, rate-limited or unreachable: exponential
- * from 250 ms with jitter, at least what `retry-after` says, 8 times (about half a minute).
+ * from 250 ms with jitter, at least what `retry-after` says, `retries` times (8 by default: about
+ * half a minute).
  */
-export const serviceRetry = Schedule.exponential("250 millis").pipe(
+const serviceRetry = (retries: number) => Schedule.exponential("250 millis").pipe(
   Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(8)),
+  Schedule.intersect(Schedule.recurs(retries)),
   Schedule.intersect(Schedule.identity<ServiceFailure>()),
   Schedule.modifyDelay(([, failure], delay) => Option.match(failure.retryAfter, { onNone: () => delay, onSome: (wait) => Duration.max(delay, wait) })),
   Schedule.whileInput((failure: ServiceFailure) => failure.transient)
 )
 
 const make = Effect.gen(function* () {
-  const { url, token } = yield* ServiceConfig
+  const { url, token, retries } = yield* ServiceConfig
   const base = yield* HttpClient.HttpClient
   const httpClient = base.pipe(
     HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(token))),
@@ -67,7 +73,7 @@ const make = Effect.gen(function* () {
         Effect.fail(new ServiceFailure({ status: 0, code: "UNREACHABLE", message: `cannot reach ${url.origin}: ${error.message}`, retryAfter: Option.none() }))
     ),
     HttpClient.transformResponse(Effect.flatMap((response) => (response.status >= 400 ? failureOf(response) : Effect.succeed(response)))),
-    HttpClient.retry(serviceRetry)
+    HttpClient.retry(serviceRetry(retries))
   )
   const api = yield* HttpApiClient.makeWith(Api, { httpClient, baseUrl: url.href.replace(/\/+$/, "") })
   return { api, url } as const

@@ -11,8 +11,10 @@ import packageJson from "../../package.json" with { type: "json" }
 import { AppConfig } from "../Config.js"
 import { LoggingLive } from "../Logging.js"
 import { migrate as migrateDatabase, SqlLive } from "../Sql/Sql.js"
+import { bugs } from "./Bugs.js"
 import { importReports } from "./ImportReports.js"
 import { seedDemo } from "./Seed.js"
+import { status } from "./Status.js"
 
 const onDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(LoggingLive), Effect.provide(AppConfig.Default))
 
@@ -21,7 +23,7 @@ const migrate = Command.make("migrate", {}, () => onDatabase(migrateDatabase.pip
 )
 const seed = Command.make("seed", {}, () => onDatabase(seedDemo)).pipe(Command.withDescription("idempotent demo data (migrates first)"))
 
-const bugbots = Command.make("bugbots").pipe(Command.withSubcommands([importReports, migrate, seed]))
+const bugbots = Command.make("bugbots").pipe(Command.withSubcommands([importReports, migrate, seed, status, bugs]))
 
 const cli = Command.run(bugbots, { name: "bugbots", version: packageJson.version })
 

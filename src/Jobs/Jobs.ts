@@ -466,6 +466,11 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
             yield* Queue.offer(waker, undefined)
           }).pipe(
             withCorrelationId(spec.correlationOf?.(job) ?? job.correlation_id ?? job.id),
+            // A trace of its own per attempt (when traces are exported), so that its log lines carry a trace id.
+            Effect.withSpan(`Jobs.attempt ${spec.kind}`, {
+              root: true,
+              attributes: { "job.id": job.id, "job.kind": job.kind, "job.attempt": job.attempts + 1 }
+            }),
             // Interrupted (the shutdown): still held, so released for another instance.
             Effect.catchAllCause((cause) =>
               Cause.isInterruptedOnly(cause)

@@ -1,14 +1,12 @@
 import { analysisKind } from "../Analyses/FollowUp.js"
 import { deliveryKind as notificationKind } from "../Notifications/FollowUp.js"
+import { actionKind } from "../BotActions/BotActions.js"
 import { deliveryKind } from "../Webhooks/Webhooks.js"
 
-/**
- * The queues operators watch (contract §12), each a job kind of the one jobs table. Kinds whose
- * capability is not built yet simply have no rows: they show zeros until it lands.
- */
+/** The queues operators watch (contract §12), each a job kind of the one jobs table. */
 export const queues = [
   { queue: "webhook_deliveries", kind: deliveryKind },
-  { queue: "bot_actions", kind: "github.action" },
+  { queue: "bot_actions", kind: actionKind },
   { queue: "analyses", kind: analysisKind },
   { queue: "notifications", kind: notificationKind }
 ] as const

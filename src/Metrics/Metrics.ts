@@ -17,6 +17,7 @@ import { botActions, cpuSeconds, heapUsed, leasesActive, residentMemory, startTi
  */
 
 const statuses = ["pending", "running", "done", "failed", "ignored"] as const
+const kindOf = (queue: (typeof queues)[number]["queue"]) => queues.find((q) => q.queue === queue)!.kind
 
 export class Metrics extends Effect.Service<Metrics>()("bugbots/Metrics", {
   scoped: Effect.gen(function* () {
@@ -26,14 +27,13 @@ export class Metrics extends Effect.Service<Metrics>()("bugbots/Metrics", {
     const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
     yield* OtelMetrics.registerProducer(yield* OtelMetrics.makeProducer, () => exporter)
     const serializer = new PrometheusSerializer(undefined, false, undefined, false, true)
-    let cpuRecorded = 0
-    yield* Metric.set(startTime, Math.round((Date.now() - performance.now()) / 1000))
+    yield* Metric.set(startTime, Math.round(performance.timeOrigin / 1000))
 
     const observeProcess = Effect.sync(() => {
       const usage = process.cpuUsage()
+      // The counter is the process's (whatever services it runs): it is brought up to the CPU used so far.
       const cpu = (usage.user + usage.system) / 1e6
-      cpuSeconds.unsafeUpdate(cpu - cpuRecorded, [])
-      cpuRecorded = cpu
+      cpuSeconds.unsafeUpdate(Math.max(0, cpu - cpuSeconds.unsafeValue([]).count), [])
       const memory = process.memoryUsage()
       residentMemory.unsafeUpdate(memory.rss, [])
       heapUsed.unsafeUpdate(memory.heapUsed, [])
@@ -46,7 +46,7 @@ export class Metrics extends Effect.Service<Metrics>()("bugbots/Metrics", {
 
     /** What the database knows: queue states and live leases. A scrape during an outage still shows the process. */
     const observeDatabase = Effect.gen(function* () {
-      const [webhook, actions] = [queues[0].kind, queues[1].kind]
+      const [webhook, actions] = [kindOf("webhook_deliveries"), kindOf("bot_actions")]
       const counts = yield* jobs.countsByStatus([webhook, actions]).pipe(withDb)
       yield* gaugeByStatus(webhookDeliveries, webhook, counts)
       yield* gaugeByStatus(botActions, actions, counts)

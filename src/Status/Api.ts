@@ -11,11 +11,12 @@ export class StatusApi extends HttpApiGroup.make("status")
       .addError(Forbidden)
       .annotate(
         OpenApi.Description,
-        "Superuser only. Per queue (webhook_deliveries = jobs github.delivery, bot_actions = github.action, analyses = analysis, " +
-          "notifications = notification; a kind not yet in use shows zeros): depth by state, the age of the oldest due job, " +
+        "Superuser only. Per queue (webhook_deliveries = jobs github.delivery, bot_actions = github.action, analyses = bug.analysis, " +
+          "notifications = notification.delivery; a queue with no jobs shows zeros): depth by state, the age of the oldest due job, " +
           "processing time p50/p95 of the attempts finished in the last 5 minutes, live leases. Instances from their heartbeat rows " +
-          "(gone after 3 silent BUGBOTS_INSTANCE_HEARTBEAT intervals, or once stopped). leader, last_reconcile and last_recovery keep " +
-          "their documented shape but are null in this build: the leader lock and the reconciler (contract §11) are not built yet."
+          "(gone after 3 silent BUGBOTS_INSTANCE_HEARTBEAT intervals, or once stopped). leader: the instance holding the leader lock " +
+          "and since when (null while none does); last_reconcile and last_recovery: the latest run of each (null before the first, " +
+          "and always without a GitHub App configured)."
       )
   )
   .middleware(Authentication)

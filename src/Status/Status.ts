@@ -1,4 +1,4 @@
-import { DateTime, Effect, Option } from "effect"
+import { DateTime, Effect, Option, Schema } from "effect"
 import type { InstanceId } from "../Domain/Ids.js"
 import { requireSuperuser } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
@@ -12,7 +12,8 @@ import { queueKinds, queues } from "../Jobs/Queues.js"
 import { decodeJsonRows } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
 
-const decodeQueues = decodeJsonRows(QueueStatus)
+/** A queue's figures as the jobs engine gives them, by kind (the queue's name is ours). */
+const decodeKindStats = decodeJsonRows(Schema.Struct(QueueStatus.fields).pipe(Schema.omit("queue")))
 
 const leaderRun = (run: LastRun) => ({
   id: run.id,
@@ -36,12 +37,7 @@ export class Status extends Effect.Service<Status>()("bugbots/Status", {
         [jobs.queueStats(queueKinds).pipe(withDb), bugs.leasesActive.pipe(withDb), instances.list, leader.current.pipe(withDb), reconciler.lastRuns.pipe(withDb)],
         { concurrency: 5 }
       )
-      const stats = yield* decodeQueues(
-        queueRows.map((row, i) => {
-          const parsed = JSON.parse(row.json) as Record<string, unknown>
-          return { json: JSON.stringify({ ...parsed, queue: queues[i].queue }) }
-        })
-      )
+      const stats = (yield* decodeKindStats(queueRows)).map((kind, i) => new QueueStatus({ ...kind, queue: queues[i].queue }))
       return new AdminStatus({
         generated_at: DateTime.unsafeNow(),
         instance_id: instances.id,
