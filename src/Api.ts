@@ -12,6 +12,11 @@ import { VillagesApi } from "./Villages/Api.js"
 import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
+import { ReconcileApi } from "./Reconciler/Api.js"
+import { GateApi } from "./Gate/Api.js"
+import { GitHubAppStatusApi } from "./Villages/Api.js"
+import { StatusApi } from "./Status/Api.js"
+import { StatsApi } from "./Stats/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -28,6 +33,11 @@ export class Api extends HttpApi.make("bugbots")
   .add(ReportIngestApi)
   .add(BotActionAdminApi)
   .add(BotActionInternalApi)
+  .add(ReconcileApi)
+  .add(GateApi)
+  .add(GitHubAppStatusApi)
+  .add(StatusApi)
+  .add(StatsApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

@@ -44,6 +44,13 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
         Config.validate({ message: "BUGBOTS_INGEST_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
         Config.withDefault(6000)
       ),
+      /** Mutating REST requests per minute per principal (contract §12); 0 turns the limit off. */
+      rateLimit: yield* Config.integer("BUGBOTS_RATE_LIMIT").pipe(
+        Config.validate({ message: "BUGBOTS_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
+        Config.withDefault(6000)
+      ),
+      /** The window both rate limits count in (the contract's minute; shorter in tests). */
+      rateLimitWindow: yield* Config.duration("BUGBOTS_RATE_LIMIT_WINDOW").pipe(Config.withDefault(Duration.minutes(1))),
       /** Where spans are exported (OTLP/HTTP); unset, tracing costs nothing. */
       otlpEndpoint: yield* Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")).pipe(Config.map(Option.filter((url) => url.length > 0))),
       /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */
@@ -69,6 +76,21 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10))),
       /** How often an instance that does not lead tries the leader lock (and the leader checks it still holds it). */
       leaderPoll: yield* Config.duration("BUGBOTS_LEADER_POLL").pipe(Config.withDefault(Duration.seconds(5))),
+      /** The reconciler's and missed-delivery recovery's schedule on the leader (contract §11). */
+      reconcileInterval: yield* Config.duration("BUGBOTS_RECONCILE_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),
+      recoveryInterval: yield* Config.duration("BUGBOTS_RECOVERY_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
+      /** Issues one reconcile run takes per repo; the next run goes on from there. */
+      reconcileBatch: yield* Config.integer("BUGBOTS_RECONCILE_BATCH").pipe(
+        Config.validate({ message: "BUGBOTS_RECONCILE_BATCH must be at least 1", validation: (n) => n >= 1 }),
+        Config.withDefault(500)
+      ),
+      /** The longest wait for GitHub's rate limit within a run (longer: the run fails and the next one retries). */
+      githubMaxWait: yield* Config.duration("BUGBOTS_GITHUB_MAX_WAIT").pipe(Config.withDefault(Duration.minutes(5))),
+      /** Waits GitHub asks for are multiplied by this (tests scale a 60 s retry-after down). */
+      githubWaitScale: yield* Config.number("BUGBOTS_GITHUB_WAIT_SCALE").pipe(
+        Config.validate({ message: "BUGBOTS_GITHUB_WAIT_SCALE must be 0..1", validation: (n) => n >= 0 && n <= 1 }),
+        Config.withDefault(1)
+      ),
       /** Signs the internal v2 protocol of bot workers (contract §10); unset, those endpoints answer 503. */
       internalSecret: yield* optionalSecret("BUGBOTS_INTERNAL_SECRET"),
       /** The GitHub App (contract §10): its id and private key (PEM, or `@path` of a PEM file). */
@@ -90,7 +112,17 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       ),
       botActionRetryBase: yield* Config.duration("BUGBOTS_BOT_ACTION_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(5))),
       /** How often each instance looks for pull-request gate challenges past their deadline. */
-      gateSweepInterval: yield* Config.duration("BUGBOTS_GATE_SWEEP").pipe(Config.withDefault(Duration.seconds(30)))
+      gateSweepInterval: yield* Config.duration("BUGBOTS_GATE_SWEEP").pipe(Config.withDefault(Duration.seconds(30))),
+      /** `off`: no `/metrics` and no HTTP series recorded (to measure what they cost). */
+      metrics: yield* Config.literal("on", "off")("BUGBOTS_METRICS").pipe(Config.withDefault("on" as const)),
+      /** The `service.name` of exported spans. */
+      otelServiceName: yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("bugbots")),
+      /** How often finished spans are sent to the OTLP endpoint, in milliseconds (OpenTelemetry's batch span processor delay). */
+      otlpExportDelayMs: yield* Config.integer("OTEL_BSP_SCHEDULE_DELAY").pipe(Config.withDefault(5000)),
+      /** How often each instance writes its heartbeat row; one silent for 3 of these is shown as gone. */
+      instanceHeartbeat: yield* Config.duration("BUGBOTS_INSTANCE_HEARTBEAT").pipe(Config.withDefault(Duration.seconds(10))),
+      /** When set, `/metrics` needs it as a bearer token (contract §12). */
+      metricsToken: yield* optionalSecret("BUGBOTS_METRICS_TOKEN")
     }
   })
 }) {}

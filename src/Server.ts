@@ -20,11 +20,20 @@ import { withDb } from "./Sql/Retry.js"
 import { MigrationsLive, SqlLive } from "./Sql/Sql.js"
 import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
+import { Installations } from "./Villages/Installations.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
+import { Metrics } from "./Metrics/Metrics.js"
+import { Instances } from "./Instances/Instances.js"
+import { Status } from "./Status/Status.js"
+import { Stats } from "./Stats/Stats.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
 import { GitHubClient } from "./GitHub/Client.js"
+import { Instance } from "./Instance.js"
+import { Leader } from "./Leader/Leader.js"
+import { Reconciler, ReconcilerLive } from "./Reconciler/Reconciler.js"
+import { Gate, GateSweeperLive } from "./Gate/Gate.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -57,7 +66,16 @@ export const ServicesLive = Layer.mergeAll(
   RateLimits.Default,
   Shutdown.Default,
   BotActions.Default,
-  GitHubClient.Default
+  GitHubClient.Default,
+  Instance.Default,
+  Leader.Default,
+  Reconciler.Default,
+  Gate.Default,
+  Installations.Default,
+  Metrics.Default,
+  Instances.Default,
+  Status.Default,
+  Stats.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -69,6 +87,8 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ExecutorLive),
+  Layer.provide(ReconcilerLive),
+  Layer.provide(GateSweeperLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),

@@ -25,7 +25,9 @@ const examples = (() => {
 const acted: Record<string, ReadonlyArray<string>> = {
   issues: ["opened", "edited", "labeled", "unlabeled", "closed", "reopened", "deleted"],
   installation: ["created", "deleted", "suspend", "unsuspend"],
-  installation_repositories: ["added", "removed"]
+  installation_repositories: ["added", "removed"],
+  pull_request: ["opened", "reopened", "ready_for_review", "synchronize", "closed"],
+  issue_comment: ["created"]
 }
 const expectedStatus = (event: string, payload: Record<string, unknown>) =>
   acted[event]?.includes(String(payload.action)) ? "ACCEPTED" : "IGNORED"

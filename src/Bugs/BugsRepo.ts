@@ -9,6 +9,7 @@ import type { RealtimeEventName } from "../Domain/Events.js"
 import { cursorTimestamp } from "../Domain/Page.js"
 import { EventLog } from "../Realtime/EventLog.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
+import { type BugChange, BugFollowUps } from "./FollowUps.js"
 
 /** A new bug's columns. */
 export interface NewBug {
@@ -134,6 +135,9 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
     const log = yield* EventLog
+    const followUps = yield* BugFollowUps
+    /** The follow-up jobs' CTEs of a change (`FollowUps.ts`), to append after the statement's own. */
+    const followUpsOf = (change: BugChange) => followUps.ctes(change).reduce((all, cte) => sql`${all}${cte}`, sql``)
     const bugSelect = sql.literal(`${bugJson("b")}::text as json`)
     const bugSummary = summaryJson("b")
     const eventSelect = sql.literal(`${eventJson("e")}::text as json`)
@@ -210,6 +214,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           values (${sql.csv(Object.values(row).map((value) => sql`${value}`))}, ${due}, ${resolved}) returning *),
         logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
         published as (${published.insert})
+        ${followUpsOf({ before: null, status, entry, event: "bug_bot_spawn", actor: author.actor, correlationId: author.correlationId })}
         select ${bugSelect}, null as lease_held, ${published.notify("published")} from b, published`.pipe(
         current,
         Effect.map(Option.getOrThrow)
@@ -258,6 +263,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           where id = ${bug.id} and version = ${bug.version} ${leased} returning *),
         logged as (insert into bug_bot_events (${eventColumns}) select ${eventValues(sql`b.id`, entry, author)} from b),
         published as (${published.insert})
+        ${followUpsOf({ before: bug, status: patch.status ?? bug.status, entry, event, actor: author.actor, correlationId: author.correlationId })}
         select ${bugSelect}, b.lease_expires_at, ${published.notify("published")} from b, published`.pipe(
         Effect.map((rows) =>
           Option.map(Option.fromNullable(rows[0]), (row) => ({
@@ -421,10 +427,48 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         order by lease_expires_at limit ${limit}
         for update skip locked`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
+    /** Bugs held under a live lease (agents' claims). */
+    const leasesActive = sql<{ count: number }>`select count(*)::int as count from bug_bots where lease_expires_at > now()`.pipe(
+      Effect.map((rows) => rows[0]?.count ?? 0)
+    )
+
+    /**
+     * A village's bug counts (contract §12) in one statement, each part on an index: by status
+     * (`bug_bots_village_status_created_idx`), open ones by severity (`bug_bots_village_open_severity_idx`),
+     * open past their SLA (`bug_bots_sla_idx`), created (`bug_bots_village_created_idx`) and resolved
+     * (`bug_bots_village_resolved_idx`) lately, and the mean time to resolution over 30 days.
+     */
+    const stats = (villageId: VillageId) =>
+      sql<{ json: string }>`
+        select json_build_object(
+          'by_status', (select coalesce(json_object_agg(status, n), '{}'::json)
+                        from (select status, count(*)::int as n from bug_bots where village_id = ${villageId} group by status) s),
+          'by_severity', (select coalesce(json_object_agg(
+                            case severity_rank when 0 then 'critical' when 1 then 'high' when 2 then 'medium' when 3 then 'low' else 'none' end, n),
+                            '{}'::json)
+                          from (select severity_rank, count(*)::int as n from bug_bots
+                                where village_id = ${villageId} and status not in ('resolved', 'closed') group by severity_rank) s),
+          'open_past_sla', (select count(*)::int from bug_bots
+                            where village_id = ${villageId} and status not in ('resolved', 'closed') and sla_due_at < now()),
+          'mttr_seconds_30d', (select avg(extract(epoch from resolved_at - created_at))::float8 from bug_bots
+                               where village_id = ${villageId} and resolved_at > now() - interval '30 days'
+                                 and status in ('resolved', 'closed') and duplicate_of_id is null),
+          'created_7d', (select count(*)::int from bug_bots where village_id = ${villageId} and created_at > now() - interval '7 days'),
+          'resolved_7d', (select count(*)::int from bug_bots where village_id = ${villageId} and resolved_at > now() - interval '7 days')
+        )::text as json`.pipe(Effect.map((rows) => JSON.parse(rows[0].json) as Record<string, unknown>))
+
+    /** The titles of bugs, by id. */
+    const titles = (ids: ReadonlyArray<BugId>) =>
+      ids.length === 0
+        ? Effect.succeed(new Map<string, string>())
+        : sql<{ id: BugId; title: string }>`select id, title from bug_bots where id in ${sql.in(ids)}`.pipe(
+            Effect.map((rows) => new Map(rows.map((row) => [row.id, row.title])))
+          )
+
     return {
       find, findJson, read, findUpstream, isInVillage, insert, write, appendEvent, events, list, claimable, extendLease,
-      lockExpiredLeases, addCounts, setCounts
+      lockExpiredLeases, addCounts, setCounts, leasesActive, stats, titles
     } as const
   }),
-  dependencies: [EventLog.Default]
+  dependencies: [EventLog.Default, BugFollowUps.Default]
 }) {}

@@ -51,3 +51,27 @@ export const UpdateVillageSettings = Payload({
   )
 })
 export type UpdateVillageSettings = typeof UpdateVillageSettings.Type
+
+/** A repo's settings (contract §10): whether bug status changes are told on their GitHub issue. */
+export class RepoSettings extends Schema.Class<RepoSettings>("RepoSettings")({
+  repo_id: RepoId,
+  comment_on_issues: Schema.Boolean.annotations({
+    description: "claims, awaiting_verification and resolution of a bug from a GitHub issue upsert one comment on the issue (marker `bug`)"
+  }),
+  updated_at: Timestamp
+}) {}
+
+/** `PUT /repos/{id}/settings`: the fields named change. */
+export const UpdateRepoSettings = Payload({ comment_on_issues: Schema.optional(Schema.Boolean) })
+export type UpdateRepoSettings = typeof UpdateRepoSettings.Type
+
+/** `GET /api/v1/repos/{id}/github-app-status` (contract §10): the GitHub App's installation on the repo. */
+export class GitHubAppStatus extends Schema.Class<GitHubAppStatus>("GitHubAppStatus")({
+  repo_id: RepoId,
+  installed: Schema.Boolean.annotations({ description: "an installation covers the repo now: linked, not removed, not deleted (it may be suspended)" }),
+  installation_id: Schema.NullOr(Schema.Number),
+  account_login: Schema.NullOr(Schema.String),
+  suspended: Schema.Boolean,
+  removed: Schema.Boolean.annotations({ description: "the repo was removed from the installation, or the installation deleted" }),
+  updated_at: Schema.NullOr(Timestamp).annotations({ description: "when the installation or its link last changed; null when never installed" })
+}) {}

@@ -127,6 +127,18 @@ export const describeFailure = <E>(cause: Cause.Cause<E>) => {
   return (messages.length > 0 ? messages.join("; ") : Cause.pretty(cause)).slice(0, maxErrorLength)
 }
 
+/**
+ * An `insert` of the jobs `select` yields (columns `kind, key, payload jsonb, meta jsonb,
+ * max_attempts, correlation_id`), to run as a CTE of another owner's statement: the jobs are
+ * enqueued in the same statement as the change that decided them, and announced at commit.
+ */
+export const insertJobsFrom = (sql: PgClient.PgClient, select: Fragment) =>
+  sql`
+    insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
+    select s.kind, s.key, s.payload, s.meta, 'pending', s.max_attempts, now(), s.correlation_id from (${select}) s
+    on conflict (kind, key) do nothing
+    returning pg_notify(${jobsChannel}, kind)`
+
 /** How a kind's jobs run in this instance. */
 export interface WorkerSpec<R> {
   readonly kind: string
@@ -185,18 +197,6 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         select id, case when status = 'pending' then pg_notify(${jobsChannel}, ${job.kind}) end from inserted`.pipe(
         Effect.map((rows) => rows.length > 0)
       )
-
-    /**
-     * An `insert` of the jobs `select` yields (columns `kind, key, payload jsonb, meta jsonb,
-     * max_attempts, correlation_id`), to run as a CTE of another owner's statement: the jobs are
-     * enqueued in the same statement as the change that decided them, and announced at commit.
-     */
-    const insertSelect = (select: Fragment) =>
-      sql`
-        insert into jobs (kind, key, payload, meta, status, max_attempts, run_at, correlation_id)
-        select s.kind, s.key, s.payload, s.meta, 'pending', s.max_attempts, now(), s.correlation_id from (${select}) s
-        on conflict (kind, key) do nothing
-        returning pg_notify(${jobsChannel}, kind)`
 
     interface PendingInsert {
       readonly job: NewJob
@@ -493,6 +493,46 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         yield* Effect.forkScoped(Effect.scoped(Effect.zipRight(work, shutdown.started)))
       })
 
+    /** How many jobs of each of `kinds` are in each status, and how many hold a live lease (every status present, zeros included). */
+    const countsByStatus = (kinds: ReadonlyArray<string>) =>
+      sql<{ kind: string; status: JobStatus; count: number }>`
+        select k.kind, s.status, coalesce(c.count, 0)::int as count
+        from jsonb_array_elements_text(${JSON.stringify(kinds)}::text::jsonb) as k(kind)
+        cross join unnest(array['pending', 'running', 'done', 'failed', 'ignored']) as s(status)
+        left join (select kind, status, count(*) as count from jobs where kind in ${sql.in(kinds)} group by kind, status) c
+          on c.kind = k.kind and c.status = s.status`
+
+    /** Jobs held by a worker under a lease that has not run out. */
+    const leasesActive = sql<{ count: number }>`
+      select count(*)::int as count from jobs where status = 'running' and lease_expires_at > now()`.pipe(Effect.map((rows) => rows[0]?.count ?? 0))
+
+    /**
+     * Per kind (contract §12): jobs by state, the wait of the oldest due job, the processing time of
+     * the attempts that finished in the last 5 minutes (median, 95th percentile), and live leases.
+     * One statement, each part on an index (`jobs_kind_status_idx`, `jobs_due_idx`, `jobs_finished_idx`,
+     * `jobs_lease_idx`).
+     */
+    const queueStats = (kinds: ReadonlyArray<string>) =>
+      sql<{ json: string }>`
+        select json_build_object(
+          'kind', k.kind,
+          'depth', (select json_build_object(
+                      'pending', count(*) filter (where status = 'pending'), 'running', count(*) filter (where status = 'running'),
+                      'done', count(*) filter (where status = 'done'), 'failed', count(*) filter (where status = 'failed'),
+                      'ignored', count(*) filter (where status = 'ignored'))
+                    from jobs where kind = k.kind),
+          'oldest_due_age_seconds', (select extract(epoch from now() - min(run_at))::float8
+                                     from jobs where kind = k.kind and status = 'pending' and run_at <= now()),
+          'durations_5m', (select json_build_object(
+                             'finished', count(*),
+                             'p50_seconds', percentile_cont(0.5) within group (order by extract(epoch from finished_at - started_at)::float8),
+                             'p95_seconds', percentile_cont(0.95) within group (order by extract(epoch from finished_at - started_at)::float8))
+                           from jobs where kind = k.kind and finished_at > now() - interval '5 minutes' and started_at is not null),
+          'active_leases', (select count(*) from jobs where kind = k.kind and status = 'running' and lease_expires_at > now())
+        )::text as json
+        from jsonb_array_elements_text(${JSON.stringify(kinds)}::text::jsonb) with ordinality as k(kind, n)
+        order by k.n`
+
     // Every instance hears of due jobs of every kind, and tells the others of those it batched.
     yield* sql.listen(jobsChannel).pipe(
       Stream.runForEach((kind) => wake(kind)),
@@ -515,7 +555,15 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       Effect.forkScoped
     )
 
-    return { enqueue, enqueueDurably, insertSelect, claim, leased, settle, retryOn, release, requeue, list, find, run, wake } as const
+    /** Which of `keys` a job of `kind` was stored under. */
+    const storedKeys = (kind: string, keys: ReadonlyArray<string>) =>
+      keys.length === 0
+        ? Effect.succeed(new Set<string>())
+        : sql<{ key: string }>`select key from jobs where kind = ${kind} and key in ${sql.in(keys)}`.pipe(
+          Effect.map((rows) => new Set(rows.map((row) => row.key)))
+        )
+
+    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake, storedKeys, countsByStatus, leasesActive, queueStats } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}

@@ -3,14 +3,15 @@ import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
 import { JsonBody } from "../Http/JsonBody.js"
 import { Conflict, Forbidden, NotFound, ValidationFailed } from "../Domain/Errors.js"
-import { UserId, VillageId } from "../Domain/Ids.js"
+import { RepoId, UserId, VillageId } from "../Domain/Ids.js"
 import { Page, PageParams } from "../Domain/Page.js"
 import { Membership, SetMember } from "../Domain/User.js"
-import { CreateRepo, CreateVillage, Repo, UpdateVillageSettings, Village, VillageSettings } from "../Domain/Village.js"
+import { CreateRepo, CreateVillage, GitHubAppStatus, Repo, RepoSettings, UpdateRepoSettings, UpdateVillageSettings, Village, VillageSettings } from "../Domain/Village.js"
 
 const VillagePath = Schema.Struct({ id: VillageId })
 const MemberPath = Schema.Struct({ id: VillageId, user_id: UserId })
 const PageQuery = Schema.Struct(PageParams)
+const RepoPath = Schema.Struct({ id: RepoId })
 
 /** Contract §4: villages (GitHub accounts), their members and repos. */
 export class VillagesApi extends HttpApiGroup.make("villages")
@@ -64,6 +65,27 @@ export class VillagesApi extends HttpApiGroup.make("villages")
       .addError(NotFound)
       .addError(ValidationFailed)
   )
+  .add(HttpApiEndpoint.get("repoSettings", "/repos/:id/settings").setPath(RepoPath).addSuccess(RepoSettings).addError(NotFound).addError(Forbidden))
+  .add(
+    HttpApiEndpoint.put("updateRepoSettings", "/repos/:id/settings")
+      .setPath(RepoPath)
+      .setPayload(UpdateRepoSettings)
+      .addSuccess(RepoSettings)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
   .middleware(Authentication)
   .middleware(JsonBody)
   .prefix("/api") {}
+
+/** Contract §10: the GitHub App's installation on a repo, under `/api/v1`. */
+export class GitHubAppStatusApi extends HttpApiGroup.make("githubAppStatus")
+  .add(
+    HttpApiEndpoint.get("status", "/repos/:repo_id/github-app-status")
+      .setPath(Schema.Struct({ repo_id: RepoId }))
+      .addSuccess(GitHubAppStatus)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .middleware(Authentication)
+  .prefix("/api/v1") {}

@@ -2,6 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Api } from "../Api.js"
 import { asPrincipal } from "../Auth/Principal.js"
+import { Installations } from "./Installations.js"
 import { Villages } from "./Villages.js"
 
 export const VillagesHttp = HttpApiBuilder.group(Api, "villages", (handlers) =>
@@ -19,5 +20,14 @@ export const VillagesHttp = HttpApiBuilder.group(Api, "villages", (handlers) =>
       .handle("listRepos", ({ path, urlParams }) =>
         asPrincipal((p) => villages.listRepos(p, path.id, urlParams.limit, urlParams.cursor))
       )
+      .handle("repoSettings", ({ path }) => asPrincipal((p) => villages.repoSettings(p, path.id)))
+      .handle("updateRepoSettings", ({ path, payload }) => asPrincipal((p) => villages.updateRepoSettings(p, path.id, payload)))
+  })
+)
+
+export const GitHubAppStatusHttp = HttpApiBuilder.group(Api, "githubAppStatus", (handlers) =>
+  Effect.gen(function* () {
+    const installations = yield* Installations
+    return handlers.handle("status", ({ path }) => asPrincipal((p) => installations.appStatus(p, path.repo_id)))
   })
 )

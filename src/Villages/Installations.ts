@@ -1,6 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { RepoId, VillageId } from "../Domain/Ids.js"
+import type { Principal } from "../Auth/Principal.js"
+import { GitHubAppStatus } from "../Domain/Village.js"
+import { decodeJsonRows, iso } from "../Sql/Json.js"
+import { withDb } from "../Sql/Retry.js"
+
+const decodeStatus = decodeJsonRows(GitHubAppStatus)
 import { type UpstreamAccount, type UpstreamRepository, Villages } from "./Villages.js"
 
 /** A GitHub App installation as its deliveries describe it. */
@@ -9,6 +15,14 @@ export interface Installation {
   readonly account: UpstreamAccount & { readonly type: string | null }
   readonly repository_selection: string | null
   readonly suspended_at: string | null
+}
+
+/** A repo with the installation that covers it. */
+export interface InstalledRepo {
+  readonly id: RepoId
+  readonly village_id: VillageId
+  readonly full_name: string
+  readonly installation_id: number
 }
 
 /**
@@ -103,7 +117,43 @@ export class Installations extends Effect.Service<Installations>()("bugbots/Inst
         return repo
       })
 
-    return { created, deleted, suspended, unsuspended, reposAdded, reposRemoved, repositoryOf } as const
+    /** Repos an active (not deleted, not suspended) installation covers now, with it; `repoId` narrows to one. */
+    const installedRepos = (repoId?: RepoId) =>
+      sql<InstalledRepo>`
+        select r.id, r.village_id, r.full_name, i.id as installation_id
+        from github_installation_repos ir
+        join github_installations i on i.id = ir.installation_id
+        join repos r on r.id = ir.repo_id
+        where ir.removed_at is null and i.deleted_at is null and i.suspended_at is null
+          ${repoId === undefined ? sql`` : sql`and r.id = ${repoId}`}
+        order by r.id`.pipe(Effect.map((rows) => rows.map((row) => ({ ...row, installation_id: Number(row.installation_id) }))))
+
+    /**
+     * The App's installation on a repo, as deliveries left it (contract §10): the live link if
+     * there is one, else the latest. JSON built by PostgreSQL.
+     */
+    const statusOf = (repoId: RepoId) =>
+      sql<{ json: string }>`
+        select json_build_object(
+          'repo_id', ${repoId}::uuid,
+          'installed', l.installation_id is not null and l.removed_at is null and i.deleted_at is null,
+          'installation_id', i.id, 'account_login', i.account_login,
+          'suspended', coalesce(i.suspended_at is not null, false),
+          'removed', coalesce(l.removed_at is not null or i.deleted_at is not null, false),
+          'updated_at', ${sql.literal(iso("greatest(i.updated_at, l.added_at, l.removed_at)"))})::text as json
+        from (select 1) one
+        left join lateral (
+          select * from github_installation_repos where repo_id = ${repoId}
+          order by removed_at is null desc, added_at desc limit 1) l on true
+        left join github_installations i on i.id = l.installation_id`
+
+    /** `GET /api/v1/repos/{id}/github-app-status`: to readers of the repo. */
+    const appStatus = Effect.fn("Installations.appStatus")(function* (principal: Principal, repoId: RepoId) {
+      yield* villages.authorizedRepo(principal, repoId, "read")
+      return (yield* decodeStatus(yield* statusOf(repoId).pipe(withDb)))[0]!
+    })
+
+    return { created, deleted, suspended, unsuspended, reposAdded, reposRemoved, repositoryOf, appStatus, installedRepos } as const
   }),
   dependencies: [Villages.Default]
 }) {}

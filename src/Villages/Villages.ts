@@ -1,13 +1,22 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import { Auth } from "../Auth/Auth.js"
-import { authorize, canSee } from "../Auth/Policy.js"
+import { type Action, authorize, canSee } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
 import { defaultSlaPolicy, type SlaPolicy } from "../Domain/BugLifecycle.js"
 import { Conflict, Forbidden, NotFound } from "../Domain/Errors.js"
 import type { RepoId, UserId, VillageId } from "../Domain/Ids.js"
 import { Membership, type VillageRole } from "../Domain/User.js"
-import { type CreateRepo, type CreateVillage, Repo, type UpdateVillageSettings, Village, VillageSettings } from "../Domain/Village.js"
+import {
+  type CreateRepo,
+  type CreateVillage,
+  Repo,
+  RepoSettings,
+  type UpdateRepoSettings,
+  type UpdateVillageSettings,
+  Village,
+  VillageSettings
+} from "../Domain/Village.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 import { pageByCreation } from "../Sql/Keyset.js"
 import { withDb } from "../Sql/Retry.js"
@@ -25,6 +34,9 @@ const decodeRepos = decodeJsonRows(Repo)
 const settingsJson = (alias: string) =>
   jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", ["updated_at", iso(`${alias}.updated_at`)]])
 const decodeSettings = decodeJsonRows(VillageSettings)
+const repoSettingsJson = (alias: string) =>
+  jsonObject(alias, [["repo_id", `${alias}.id`], "comment_on_issues", ["updated_at", iso(`${alias}.updated_at`)]])
+const decodeRepoSettings = decodeJsonRows(RepoSettings)
 
 /** A GitHub account or repository as a delivery names it. */
 export interface UpstreamAccount {
@@ -218,12 +230,52 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
         where v.id = ${id} returning ${settingsSelect}`.pipe(Effect.flatMap(settingsOf), withDb)
     })
 
+    /** The repo, for one who may `action` on its village (404 for one who cannot see it). */
+    const authorizedRepo = (principal: Principal, id: RepoId, action: Action) =>
+      Effect.gen(function* () {
+        const repo = yield* findRepo(id)
+        if (Option.isNone(repo)) return yield* Effect.fail(NotFound.of("repo", id))
+        yield* authorize(principal, action, { villageId: repo.value.village_id, resource: "repo", resourceId: id })
+        return repo.value
+      })
+
+    const repoSettingsSelect = sql.literal(`${repoSettingsJson("r")}::text as json`)
+
+    /** `GET /repos/{id}/settings`: to whoever can read the repo. */
+    const repoSettings = Effect.fn("Villages.repoSettings")(function* (principal: Principal, id: RepoId) {
+      yield* authorizedRepo(principal, id, "read")
+      const rows = yield* sql<{ json: string }>`select ${repoSettingsSelect} from repos r where r.id = ${id}`.pipe(withDb)
+      return (yield* decodeRepoSettings(rows))[0]!
+    })
+
+    /** `PUT /repos/{id}/settings` (admins, maintainers). */
+    const updateRepoSettings = Effect.fn("Villages.updateRepoSettings")(function* (principal: Principal, id: RepoId, update: UpdateRepoSettings) {
+      yield* authorizedRepo(principal, id, "manage_resources")
+      const rows = yield* sql<{ json: string }>`
+        update repos r set comment_on_issues = coalesce(${update.comment_on_issues ?? null}::boolean, r.comment_on_issues), updated_at = now()
+        where r.id = ${id} returning ${repoSettingsSelect}`.pipe(withDb)
+      return (yield* decodeRepoSettings(rows))[0]!
+    })
+
+    /** The village role of the user with GitHub account `githubUserId`, if bugbots knows them (a superuser counts as admin). */
+    const roleOfGitHubUser = (villageId: VillageId, githubUserId: number) =>
+      sql<{ role: VillageRole }>`
+        select case when u.is_superuser then 'admin' else a.role end as role from users u
+        left join village_access a on a.user_id = u.id and a.village_id = ${villageId}
+        where u.github_id = ${githubUserId} and (u.is_superuser or a.role is not null)`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.role))
+      )
+
     /** The village a repo belongs to, if the repo exists. */
     const villageOfRepo = (id: RepoId) => findRepo(id).pipe(Effect.map(Option.map((r) => r.village_id)))
 
+    /** The ids of the village's repos (no authorization: callers decide). */
+    const repoIdsOf = (id: VillageId) =>
+      sql<{ id: RepoId }>`select id from repos where village_id = ${id}`.pipe(withDb, Effect.map((rows) => rows.map((row) => row.id)))
+
     return {
       find, findRepo, get, create, list, setMember, grant, removeMember, createRepo, listRepos, provisionVillage, provisionRepo, reposOfGitHub,
-      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject
+      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, authorizedRepo, repoSettings, updateRepoSettings, roleOfGitHubUser, repoIdsOf
     } as const
   }),
   dependencies: [Users.Default, Auth.Default]

@@ -73,11 +73,39 @@ export const InstallationRepositoriesEvent = Schema.Struct({
 })
 export type InstallationRepositoriesEvent = typeof InstallationRepositoriesEvent.Type
 
+const User = Schema.Struct({ login: Schema.String, id: Schema.optional(Schema.Number), type: Schema.optional(Schema.String) })
+
+export const PullRequestEvent = Schema.Struct({
+  action: Schema.String,
+  number: Schema.Int,
+  pull_request: Schema.Struct({
+    number: Schema.Int,
+    state: Schema.optional(Schema.String),
+    draft: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+    user: User
+  }),
+  repository: Repository,
+  installation: Schema.optional(InstallationRef)
+})
+export type PullRequestEvent = typeof PullRequestEvent.Type
+
+/** A comment on an issue or a pull request (then `issue.pull_request` is set). */
+export const IssueCommentEvent = Schema.Struct({
+  action: Schema.String,
+  issue: Schema.Struct({ number: Schema.Int, pull_request: Schema.optional(Schema.Unknown), user: Schema.optional(User) }),
+  comment: Schema.Struct({ id: Schema.Number, body: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }), user: User }),
+  repository: Repository,
+  installation: Schema.optional(InstallationRef)
+})
+export type IssueCommentEvent = typeof IssueCommentEvent.Type
+
 /** The (event, action) pairs bugbots acts on; every other delivery is stored and `IGNORED`. */
 const handled: Record<string, ReadonlyArray<string>> = {
   issues: ["opened", "edited", "labeled", "unlabeled", "closed", "reopened", "deleted"],
   installation: ["created", "deleted", "suspend", "unsuspend"],
-  installation_repositories: ["added", "removed"]
+  installation_repositories: ["added", "removed"],
+  pull_request: ["opened", "reopened", "ready_for_review", "synchronize", "closed"],
+  issue_comment: ["created"]
 }
 
 export const isHandled = (event: string, action: string | null) =>

@@ -1,13 +1,17 @@
-import { Data, Effect, Schema } from "effect"
-import { Bugs } from "../Bugs/Bugs.js"
+import { Data, Effect, Option, Schema } from "effect"
+import { Bugs, type UpstreamBug } from "../Bugs/Bugs.js"
+import { Gate } from "../Gate/Gate.js"
 import { Installations, type Installation as InstallationRecord } from "../Villages/Installations.js"
 import {
   type Account,
   accountName,
   type Installation,
   InstallationEvent,
+  type Issue,
   InstallationRepositoriesEvent,
+  IssueCommentEvent,
   IssuesEvent,
+  PullRequestEvent,
   severityOf,
   statusForAction
 } from "./GitHub.js"
@@ -25,6 +29,37 @@ const installation = (inst: Installation): InstallationRecord => ({
 })
 
 /**
+ * An issue as `Bugs.syncFromUpstream` follows it. A webhook's action moves the bug (`closed`,
+ * `reopened`, `deleted`), and the issue's state is recorded with that move; the reconciler has no
+ * action, only the state, which then decides (see `planUpstream`).
+ */
+export const upstreamOfIssue = (repo: UpstreamBug["repo"], issue: Issue, source: UpstreamBug["source"], action: string): UpstreamBug => {
+  const target = source === "webhook" ? statusForAction[action] : undefined
+  const state = issue.state === "open" || issue.state === "closed" ? issue.state : undefined
+  return {
+    repo,
+    issue_id: issue.id,
+    issue_number: issue.number,
+    source,
+    metadata: {
+      ...(issue.html_url === undefined ? {} : { html_url: issue.html_url }),
+      ...(issue.user ? { author: issue.user.login } : {})
+    },
+    view: {
+      title: issue.title,
+      description: issue.body,
+      severity: severityOf(issue.labels),
+      updated_at: issue.updated_at,
+      target,
+      action,
+      source: "github",
+      state: source === "reconcile" || target !== undefined ? state : undefined
+    },
+    targetWhenNew: issue.state === "closed" ? "resolved" : undefined
+  }
+}
+
+/**
  * GitHub → bugbots (contract §6): reads a delivery's payload and hands it to the owners: issues to
  * `Bugs.syncFromUpstream` (so lifecycle and realtime events happen like for any other change),
  * installations and repositories to `Installations`. Runs inside the delivery's transaction.
@@ -33,6 +68,7 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
   effect: Effect.gen(function* () {
     const bugs = yield* Bugs
     const installations = yield* Installations
+    const gate = yield* Gate
 
     const decode = <A, I>(schema: Schema.Schema<A, I>, payload: unknown) =>
       Schema.decodeUnknown(schema)(payload).pipe(Effect.mapError((e) => new MalformedPayload({ message: e.message })))
@@ -73,26 +109,31 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
       const repo = yield* unprovisionable(
         installations.repositoryOf(event.repository, account(event.repository.owner), event.installation?.id)
       )
-      yield* bugs.syncFromUpstream({
-        repo,
-        issue_id: issue.id,
-        issue_number: issue.number,
-        source: "webhook",
-        metadata: {
-          ...(issue.html_url === undefined ? {} : { html_url: issue.html_url }),
-          ...(issue.user ? { author: issue.user.login } : {})
-        },
-        view: {
-          title: issue.title,
-          description: issue.body,
-          severity: severityOf(issue.labels),
-          updated_at: issue.updated_at,
-          target: statusForAction[event.action],
-          action: event.action,
-          source: "github"
-        },
-        targetWhenNew: issue.state === "closed" ? "resolved" : undefined
+      yield* bugs.syncFromUpstream(upstreamOfIssue(repo, issue, "webhook", event.action))
+    })
+
+    /** The pull request a delivery is about, its repo provisioned; None without an installation (nothing can be done on GitHub). */
+    const pullRequestOf = (event: { readonly repository: PullRequestEvent["repository"]; readonly installation?: { readonly id: number } | undefined }, number: number) =>
+      Effect.gen(function* () {
+        const repo = yield* unprovisionable(
+          installations.repositoryOf(event.repository, account(event.repository.owner), event.installation?.id)
+        )
+        if (event.installation === undefined) return Option.none()
+        return Option.some({ repo, repoFullName: event.repository.full_name, number, installationId: event.installation.id })
       })
+
+    /** Contract §10: the pull-request gate. */
+    const onPullRequest = Effect.fn("GitHubSync.onPullRequest")(function* (payload: unknown) {
+      const event = yield* decode(PullRequestEvent, payload)
+      const pr = yield* pullRequestOf(event, event.pull_request.number)
+      if (Option.isSome(pr)) yield* gate.onPullRequest(pr.value, event.action, event.pull_request)
+    })
+
+    const onIssueComment = Effect.fn("GitHubSync.onIssueComment")(function* (payload: unknown) {
+      const event = yield* decode(IssueCommentEvent, payload)
+      if (event.issue.pull_request === undefined || event.issue.pull_request === null) return
+      const pr = yield* pullRequestOf(event, event.issue.number)
+      if (Option.isSome(pr)) yield* gate.onComment(pr.value, event.comment)
     })
 
     /** Applies a delivery bugbots acts on (see `isHandled`). */
@@ -100,10 +141,12 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
       if (event === "issues") return yield* onIssue(payload)
       if (event === "installation") return yield* onInstallation(payload)
       if (event === "installation_repositories") return yield* onInstallationRepositories(payload)
+      if (event === "pull_request") return yield* onPullRequest(payload)
+      if (event === "issue_comment") return yield* onIssueComment(payload)
       return yield* new MalformedPayload({ message: `bugbots does not act on ${event}.${action}` })
     })
 
     return { apply } as const
   }),
-  dependencies: [Bugs.Default, Installations.Default]
+  dependencies: [Bugs.Default, Installations.Default, Gate.Default]
 }) {}

@@ -47,6 +47,7 @@ export interface ChildService {
 }
 
 export interface SpawnOptions {
+  readonly stdout?: "inherit" | "pipe"
   /** A fixed port (`restartablePort()`), for a service restarted where its clients left it. */
   readonly port?: number
   /** The bootstrap superuser's token; a restarted service is given the one it had. */
@@ -67,7 +68,7 @@ export const spawnService = (databaseUrl: string, env: Record<string, string> = 
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
       ...env
     },
-    stdout: "inherit",
+    stdout: options.stdout ?? "inherit",
     stderr: "inherit"
   })
   const baseUrl = `http://127.0.0.1:${port}`
