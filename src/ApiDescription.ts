@@ -43,4 +43,14 @@ How this build reads the contract where it is silent:
   JSON object); \`X-GitHub-Delivery\` may be any 1–200 printable characters; ignored deliveries
   provision nothing; an event older than the bug's last upstream update changes nothing; a removed
   repository or deleted installation keeps its repos and bugs.
+- Analyses: \`POST /bugs/{id}/analyses\` takes no body; an analysis lists \`fallbacks\` (providers
+  passed over, with why) besides the contract's fields, \`suggested_fix.patch\` is left out when
+  there is none, and \`error\` is present only when it failed. The \`heuristic\` provider is
+  rules, not a model (\`model: "heuristic-rules/1"\`, confidence at most 0.5, no patch). A claimed
+  bug carries \`analysis\` only when it has a done one. Village settings add \`analyze_new_bugs\`.
+- Notification channels: webhook channels need a signing secret (generated and shown once when not
+  given) and \`BUGBOTS_SECRETS_KEY\` to seal it (503 without); email channels need
+  \`BUGBOTS_SMTP_URL\` (503 without); an unsafe target is \`400 UNSAFE_TARGET\`. Deliveries are
+  listed and retried by superusers at \`/admin/notification-deliveries\` (statuses pending,
+  processing, delivered, failed).
 `.trim()

@@ -27,9 +27,11 @@ import { MetricsRoute, RouteTemplate } from "./Metrics/Http.js"
 import { StatusHttp } from "./Status/Http.js"
 import { StatsHttp } from "./Stats/Http.js"
 import { DashboardRoutes } from "./Dashboard/Route.js"
+import { AnalysesHttp } from "./Analyses/Http.js"
+import { NotificationAdminHttp, NotificationChannelsHttp } from "./Notifications/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp, ReconcileHttp, StatusHttp, StatsHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp, ReconcileHttp, StatusHttp, StatsHttp, AnalysesHttp, NotificationChannelsHttp, NotificationAdminHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 

@@ -34,6 +34,10 @@ import { Instance } from "./Instance.js"
 import { Leader } from "./Leader/Leader.js"
 import { Reconciler, ReconcilerLive } from "./Reconciler/Reconciler.js"
 import { Gate, GateSweeperLive } from "./Gate/Gate.js"
+import { Analyses } from "./Analyses/Analyses.js"
+import { AnalysisWorkerLive } from "./Analyses/Worker.js"
+import { Notifications } from "./Notifications/Notifications.js"
+import { NotificationWorkerLive } from "./Notifications/Worker.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -75,7 +79,9 @@ export const ServicesLive = Layer.mergeAll(
   Metrics.Default,
   Instances.Default,
   Status.Default,
-  Stats.Default
+  Stats.Default,
+  Analyses.Default,
+  Notifications.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -89,6 +95,8 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(ExecutorLive),
   Layer.provide(ReconcilerLive),
   Layer.provide(GateSweeperLive),
+  Layer.provide(AnalysisWorkerLive),
+  Layer.provide(NotificationWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),

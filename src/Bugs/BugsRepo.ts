@@ -420,6 +420,19 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           trace_id = ${counts.trace_id}, request_id = ${counts.request_id}, release_sha = ${counts.release_sha}
         where id = ${id}`.pipe(Effect.asVoid)
 
+    /**
+     * Open bugs past their SLA deadline that `noted` (a table of `(bug_id, sla_due_at)`) does not
+     * list yet, earliest first; each with its deadline as PostgreSQL's exact text (microseconds).
+     */
+    const overdue = (limit: number, noted: string) =>
+      sql<{ json: string; due: string }>`
+        select ${bugSelect}, b.sla_due_at::text as due from bug_bots b
+        where b.sla_due_at <= now() and b.status not in ('resolved', 'closed')
+          and not exists (select 1 from ${sql(noted)} n where n.bug_id = b.id and n.sla_due_at = b.sla_due_at)
+        order by b.sla_due_at limit ${limit}`.pipe(
+        Effect.flatMap((rows) => decodeBugs(rows).pipe(Effect.map((bugs) => bugs.map((bug, i) => ({ bug, due: rows[i].due })))))
+      )
+
     /** Up to `limit` bugs whose lease has run out, locked (others' are skipped). */
     const lockExpiredLeases = (limit: number) =>
       sql<{ id: BugId }>`
@@ -467,7 +480,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
 
     return {
       find, findJson, read, findUpstream, isInVillage, insert, write, appendEvent, events, list, claimable, extendLease,
-      lockExpiredLeases, addCounts, setCounts, leasesActive, stats, titles
+      lockExpiredLeases, addCounts, setCounts, leasesActive, stats, titles, overdue
     } as const
   }),
   dependencies: [EventLog.Default, BugFollowUps.Default]

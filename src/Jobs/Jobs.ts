@@ -390,11 +390,19 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         where j.kind = ${kind} and ${selecting(where)} and j.status not in ('pending', 'running')
         returning ${sql.literal(render)}::text as json, pg_notify(${jobsChannel}, j.kind)`
 
-    /** One page of a kind's jobs, newest first, as `render(alias)` shows them (SQL building the item's JSON). */
-    const list = (kind: string, statuses: ReadonlyArray<JobStatus> | undefined, render: string, limit: number, cursor: string | undefined) =>
+    /** One page of a kind's jobs (those `where` selects, if given), newest first, as `render(alias)` shows them (SQL building the item's JSON). */
+    const list = (
+      kind: string,
+      statuses: ReadonlyArray<JobStatus> | undefined,
+      render: string,
+      limit: number,
+      cursor: string | undefined,
+      where?: JobSelector
+    ) =>
       Effect.gen(function* () {
         const after = yield* decodeCursor(cursor, SeqCursor)
         const conds = [sql`j.kind = ${kind}`]
+        if (where !== undefined) conds.push(selecting(where))
         if (statuses !== undefined && statuses.length > 0) conds.push(sql`j.status in ${sql.in(statuses)}`)
         if (after !== undefined) conds.push(sql`j.seq < ${after[0]}`)
         const rows = yield* sql<{ json: string; seq: string }>`

@@ -251,6 +251,15 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       return toPage(rows, limit, (r) => r.occurrence, (r) => [r.seq])
     })
 
+    /** A bug's latest error reports as events, newest first, for whoever already may read the bug (an analysis). */
+    const recentEvents = (bugId: BugId, limit: number) =>
+      repo.recent(bugId, limit).pipe(
+        withDb,
+        Effect.map((rows) =>
+          rows.map((row) => ({ event: fromStored(JSON.parse(row.event)), release: row.release, received_at: row.received_at }))
+        )
+      )
+
     const grouping = Effect.fn("Reports.grouping")(function* (principal: Principal, bugId: BugId) {
       yield* bugs.getJson(principal, bugId)
       const fingerprints = yield* repo.fingerprintsOf(bugId).pipe(withDb)
@@ -318,7 +327,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
     /** The fingerprints reported most in the last 7 days in `repoIds` (no authorization: callers decide). */
     const topFingerprints = (repoIds: ReadonlyArray<RepoId>, limit: number) => repo.topFingerprints(repoIds, limit).pipe(withDb)
 
-    return { createKey, listKeys, revokeKey, target, ingest, report, occurrences, grouping, merge, unmerge, topFingerprints } as const
+    return { createKey, listKeys, revokeKey, target, ingest, report, occurrences, recentEvents, grouping, merge, unmerge, topFingerprints } as const
   }),
   dependencies: [ReportsRepo.Default, Bugs.Default, Villages.Default, Auth.Default, RateLimits.Default]
 }) {}

@@ -187,6 +187,12 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
         )
       )
 
+    /** A bug's latest stored events, newest first (what an analysis reads). */
+    const recent = (bugId: BugId, limit: number) =>
+      sql<{ event: string; release: string | null; received_at: Date }>`
+        select o.event::text as event, o.release, o.received_at from occurrences o
+        where o.bug_id = ${bugId} order by o.seq desc limit ${limit}`
+
     /** The fingerprints mapped to a bug, the first (the one that created it) first. */
     const fingerprintsOf = (bugId: BugId) =>
       sql<{ fingerprint: string; components: ReadonlyArray<GroupingComponent> }>`
@@ -227,7 +233,7 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
     return {
       topFingerprints,
       createKey, listKeys, revokeKey, keyOf, storeKnown, lockFingerprint, storeFirst, findByEventId, isNewerRelease,
-      takeUncounted, countsOf, occurrences, fingerprintsOf, moveFingerprints, moveFingerprint, latestOf
+      takeUncounted, countsOf, occurrences, fingerprintsOf, moveFingerprints, moveFingerprint, latestOf, recent
     } as const
   })
 }) {}

@@ -32,7 +32,7 @@ const repoJson = (alias: string) =>
 const decodeVillages = decodeJsonRows(Village)
 const decodeRepos = decodeJsonRows(Repo)
 const settingsJson = (alias: string) =>
-  jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", ["updated_at", iso(`${alias}.updated_at`)]])
+  jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", "analyze_new_bugs", ["updated_at", iso(`${alias}.updated_at`)]])
 const decodeSettings = decodeJsonRows(VillageSettings)
 const repoSettingsJson = (alias: string) =>
   jsonObject(alias, [["repo_id", `${alias}.id`], "comment_on_issues", ["updated_at", iso(`${alias}.updated_at`)]])
@@ -226,7 +226,8 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
       yield* find(id)
       const sla = JSON.stringify(update.sla_seconds ?? {})
       return yield* sql<{ json: string }>`
-        update villages v set sla_seconds = v.sla_seconds || ${sla}::text::jsonb, updated_at = now()
+        update villages v set sla_seconds = v.sla_seconds || ${sla}::text::jsonb,
+          analyze_new_bugs = coalesce(${update.analyze_new_bugs ?? null}::boolean, v.analyze_new_bugs), updated_at = now()
         where v.id = ${id} returning ${settingsSelect}`.pipe(Effect.flatMap(settingsOf), withDb)
     })
 
