@@ -227,7 +227,12 @@ describe.if(chromiumPath !== undefined)("dashboard in Chromium", () => {
     await drawer.locator('[data-kind="created"]').waitFor()
     const analyses = await root.get(`/api/bugs/${bugId}/analyses`)
     if (analyses.status === 404) expect(await drawer.locator('[data-section="analyses"]').count()).toBe(0)
-    else await drawer.locator('[data-section="analyses"]').waitFor()
+    else {
+      await untilText(drawer.locator('[data-section="analyses"]'), "No analysis yet.")
+      // Requested from the drawer: shown once the job has run (the built-in heuristic answers offline).
+      await drawer.getByRole("button", { name: "Request an analysis" }).click()
+      await untilText(drawer.locator('[data-section="analyses"] li'), "done heuristic", { timeout: 20_000 })
+    }
     await context.close()
   }, 60_000)
 
