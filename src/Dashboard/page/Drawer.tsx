@@ -160,6 +160,7 @@ export function BugDrawer({ api, bugId, live, state, role, onClose }: {
   const [details, setDetails] = useState<Details | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   const [reloads, setReloads] = useState(0)
+  const [analysisOutcome, setAnalysisOutcome] = useState<string | undefined>(undefined)
   const version = live?.version
 
   useEffect(() => {
@@ -177,6 +178,14 @@ export function BugDrawer({ api, bugId, live, state, role, onClose }: {
       current = false
     }
   }, [api, bugId, version, reloads])
+
+  // Analyses finish on the job queue without a room event: look again while one is pending.
+  const pending = Array.isArray(details?.analyses) && details.analyses.some((analysis) => analysis.status === "pending")
+  useEffect(() => {
+    if (!pending) return
+    const timer = setTimeout(() => setReloads((n) => n + 1), 2000)
+    return () => clearTimeout(timer)
+  }, [pending, details])
 
   const bug = fetched !== undefined && (live === undefined || fetched.version >= live.version) ? fetched : live
   return (
@@ -236,6 +245,20 @@ export function BugDrawer({ api, bugId, live, state, role, onClose }: {
           {details.analyses === undefined ? null : (
             <section aria-labelledby="analyses-heading" data-section="analyses">
               <h3 id="analyses-heading">Analysis</h3>
+              <button
+                type="button"
+                onClick={() =>
+                  void api.requestAnalysis(bugId).then(
+                    () => {
+                      setAnalysisOutcome(undefined)
+                      setReloads((n) => n + 1)
+                    },
+                    (cause) => setAnalysisOutcome(inWords(cause))
+                  )}
+              >
+                Request an analysis
+              </button>
+              {analysisOutcome === undefined ? null : <p role="alert" class="error">{analysisOutcome}</p>}
               {typeof details.analyses === "string" ? <p class="error">{details.analyses}</p> : details.analyses.length === 0 ? <p class="empty">No analysis yet.</p> : (
                 <ol class="events">
                   {details.analyses.map((analysis) => (

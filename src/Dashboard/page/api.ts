@@ -208,6 +208,7 @@ export const makeApi = (token: string) => {
     events: (id: string) => request<Page<BugEvent>>("GET", `/api/bugs/${id}/events?limit=200`),
     occurrences: (id: string) => request<Page<Occurrence>>("GET", `/api/bugs/${id}/occurrences?limit=20`),
     analyses: (id: string) => request<Page<Analysis> | ReadonlyArray<Analysis>>("GET", `/api/bugs/${id}/analyses`),
+    requestAnalysis: (id: string) => request<{ readonly id: string; readonly status: string }>("POST", `/api/bugs/${id}/analyses`),
     assign: (id: string, agentId: string | null) => request<Bug>("POST", `/api/bugs/${id}/assign`, { agent_id: agentId }),
     setStatus: (id: string, status: Status, reason: string, expectedVersion: number) =>
       request<Bug>("PUT", `/api/bugs/${id}/status`, { status, expected_version: expectedVersion, ...(reason === "" ? {} : { reason }) }),
