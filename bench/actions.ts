@@ -41,7 +41,7 @@ const enqueueActions = async (n: number) => {
     select 'github.action', null,
            jsonb_build_object('type', 'UPSERT_PR_COMMENT', 'installation_id', 1, 'repo_full_name', 'bench/repo-' || (g % 100),
                               'number', g, 'marker', 'gate', 'body', 'Please comment /verify before the deadline (' || g || ').'),
-           '{}'::jsonb, 'pending', 8, now()
+           jsonb_build_object('serial', 'bench/repo-' || (g % 100) || '#' || g || ':gate'), 'pending', 8, now()
     from generate_series(${from + 1}, ${from + n}) g`
   await sql`select pg_notify('bugbots_jobs', 'github.action')`
 }
