@@ -190,6 +190,26 @@ const measure = async (target: Target, count: number) => {
 
 const rows: Array<Array<string>> = []
 const started = Date.now()
+// BENCH_REALTIME=memory: only the memory per connection (fresh processes, alternating), a quick check.
+if (process.env.BENCH_REALTIME === "memory") {
+  for (const count of sizes) {
+    for (let round = 0; round < 2; round++) {
+      const rawMemory = await memoryPerConnection(async () => {
+        const fresh = await spawnScript("bench/baselines/raw-ws.ts")
+        return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws`, stop: fresh.stop }
+      }, count)
+      const ourMemory = await memoryPerConnection(async () => {
+        const fresh = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
+        return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws?token=${token}`, stop: fresh.stop }
+      }, count)
+      console.log(`${fmt(count)} subscribers, round ${round + 1}: raw ${fmt(rawMemory, 1)} KB/connection, bugbots ${fmt(ourMemory, 1)} KB/connection, ${ratio(ourMemory, rawMemory)}`)
+    }
+  }
+  await log.close()
+  await raw.stop()
+  await service.stop()
+  process.exit(0)
+}
 for (const count of sizes) {
   const rawMemory = await memoryPerConnection(async () => {
     const fresh = await spawnScript("bench/baselines/raw-ws.ts")

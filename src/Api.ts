@@ -12,6 +12,7 @@ import { VillagesApi } from "./Villages/Api.js"
 import { ReportIngestApi, ReportsApi } from "./Reports/Api.js"
 import { WebhookAdminApi, WebhooksApi } from "./Webhooks/Api.js"
 import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
+import { ReconcileApi } from "./Reconciler/Api.js"
 import { GateApi } from "./Gate/Api.js"
 import { GitHubAppStatusApi } from "./Villages/Api.js"
 
@@ -30,6 +31,7 @@ export class Api extends HttpApi.make("bugbots")
   .add(ReportIngestApi)
   .add(BotActionAdminApi)
   .add(BotActionInternalApi)
+  .add(ReconcileApi)
   .add(GateApi)
   .add(GitHubAppStatusApi)
   .addError(ServiceUnavailable)

@@ -67,6 +67,23 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       wsBufferBytes: yield* Config.integer("BUGBOTS_WS_BUFFER_BYTES").pipe(Config.withDefault(1024 * 1024)),
       /** How long a WebSocket may stay over `wsBufferBytes` (then closed 4008), or take none of what Bun holds for it (then dropped). */
       wsStallTimeout: yield* Config.duration("BUGBOTS_WS_STALL").pipe(Config.withDefault(Duration.seconds(10))),
+      /** How often an instance that does not lead tries the leader lock (and the leader checks it still holds it). */
+      leaderPoll: yield* Config.duration("BUGBOTS_LEADER_POLL").pipe(Config.withDefault(Duration.seconds(5))),
+      /** The reconciler's and missed-delivery recovery's schedule on the leader (contract §11). */
+      reconcileInterval: yield* Config.duration("BUGBOTS_RECONCILE_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),
+      recoveryInterval: yield* Config.duration("BUGBOTS_RECOVERY_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
+      /** Issues one reconcile run takes per repo; the next run goes on from there. */
+      reconcileBatch: yield* Config.integer("BUGBOTS_RECONCILE_BATCH").pipe(
+        Config.validate({ message: "BUGBOTS_RECONCILE_BATCH must be at least 1", validation: (n) => n >= 1 }),
+        Config.withDefault(500)
+      ),
+      /** The longest wait for GitHub's rate limit within a run (longer: the run fails and the next one retries). */
+      githubMaxWait: yield* Config.duration("BUGBOTS_GITHUB_MAX_WAIT").pipe(Config.withDefault(Duration.minutes(5))),
+      /** Waits GitHub asks for are multiplied by this (tests scale a 60 s retry-after down). */
+      githubWaitScale: yield* Config.number("BUGBOTS_GITHUB_WAIT_SCALE").pipe(
+        Config.validate({ message: "BUGBOTS_GITHUB_WAIT_SCALE must be 0..1", validation: (n) => n >= 0 && n <= 1 }),
+        Config.withDefault(1)
+      ),
       /** Signs the internal v2 protocol of bot workers (contract §10); unset, those endpoints answer 503. */
       internalSecret: yield* optionalSecret("BUGBOTS_INTERNAL_SECRET"),
       /** The GitHub App (contract §10): its id and private key (PEM, or `@path` of a PEM file). */

@@ -20,11 +20,12 @@ import { ReportIngestHttp, ReportsHttp } from "./Reports/Http.js"
 import { SentryRoutes } from "./Reports/Sentry.js"
 import { WebhookAdminHttp, WebhooksHttp } from "./Webhooks/Http.js"
 import { BotActionAdminHttp, BotActionInternalHttp } from "./BotActions/Http.js"
+import { ReconcileHttp } from "./Reconciler/Http.js"
 import { GateHttp } from "./Gate/Http.js"
 import { GitHubAppStatusHttp } from "./Villages/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp, ReconcileHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 

@@ -26,6 +26,9 @@ import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
 import { GitHubClient } from "./GitHub/Client.js"
+import { Instance } from "./Instance.js"
+import { Leader } from "./Leader/Leader.js"
+import { Reconciler, ReconcilerLive } from "./Reconciler/Reconciler.js"
 import { Gate, GateSweeperLive } from "./Gate/Gate.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
@@ -60,6 +63,9 @@ export const ServicesLive = Layer.mergeAll(
   Shutdown.Default,
   BotActions.Default,
   GitHubClient.Default,
+  Instance.Default,
+  Leader.Default,
+  Reconciler.Default,
   Gate.Default,
   Installations.Default
 )
@@ -73,6 +79,7 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(RelayLive),
   Layer.provide(WebhookWorkerLive),
   Layer.provide(ExecutorLive),
+  Layer.provide(ReconcilerLive),
   Layer.provide(GateSweeperLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),

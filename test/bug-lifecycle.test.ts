@@ -10,7 +10,8 @@ import {
   planLeaseExpiry,
   planRelease,
   planStatus,
-  planUpstream
+  planUpstream,
+  upstreamOutcome
 } from "../src/Domain/BugLifecycle.js"
 import { AgentId, BugId, RepoId, VillageId } from "../src/Domain/Ids.js"
 
@@ -199,5 +200,25 @@ describe("planUpstream", () => {
   test("reopening upstream clears the agent", () => {
     const change = planUpstream(bug("resolved", { assigned_agent_id: agent.id }), { ...view, target: "open", action: "reopened" }, defaultSlaPolicy)!
     expect(change.patch).toMatchObject({ status: "open", assigned_agent_id: null, resolved_at: null })
+  })
+
+  describe("by the issue's state alone (the reconciler)", () => {
+    const reconcile = { ...view, action: "reconcile" } as const
+    test.each(statuses)("a closed issue on a %s bug", (status) => {
+      const change = planUpstream(bug(status), { ...reconcile, state: "closed" }, defaultSlaPolicy)
+      if (status === "resolved" || status === "closed") expect(change).toBeNull()
+      else expect(change).toMatchObject({ patch: { status: "resolved", metadata: { github_state: "closed" } }, event: { to_status: "resolved" } })
+      expect(upstreamOutcome(change)).toBe(status === "resolved" || status === "closed" ? "unchanged" : "resolved")
+    })
+
+    test("an open issue reopens only a bug resolved when its issue closed", () => {
+      const closedUpstream = bug("resolved", { metadata: { github_state: "closed" } })
+      const reopened = planUpstream(closedUpstream, { ...reconcile, state: "open" }, defaultSlaPolicy)
+      expect(reopened).toMatchObject({ patch: { status: "open", metadata: { github_state: "open" } } })
+      expect(upstreamOutcome(reopened)).toBe("reopened")
+      expect(planUpstream(bug("resolved"), { ...reconcile, state: "open" }, defaultSlaPolicy)).toBeNull()
+      expect(planUpstream(bug("closed", { metadata: { github_state: "closed" } }), { ...reconcile, state: "open" }, defaultSlaPolicy)).toBeNull()
+      expect(upstreamOutcome(planUpstream(bug("open"), { ...reconcile, state: "open", title: "new" }, defaultSlaPolicy))).toBe("updated")
+    })
   })
 })

@@ -170,24 +170,30 @@ describe("/ws replay", () => {
     const room = `village:${v.id}`
     const first = await ws(svc.rootToken)
     await subscribe(first, room)
-    let writing = true
+    // The writer pauses while the first socket closes, then paces itself, so changes are made both
+    // while nobody is subscribed and while the second socket subscribes, however fast the service is.
+    let written = 0
+    const closed = Promise.withResolvers<void>()
     const writer = (async () => {
       const bugs: Array<string> = []
       for (let i = 0; i < 40; i++) {
+        if (i === 10) await closed.promise
+        if (i > 10) await Bun.sleep(10)
         if (i % 4 === 0) bugs.push((await makeBug(v.root, v.id, v.repoId)).id)
         const bug = bugs[bugs.length - 1]
         await v.root.put(`/api/bugs/${bug}/status`, { status: i % 2 === 0 ? "triaged" : "open" })
+        written = i + 1
       }
-      writing = false
     })()
     const before = await first.collect((m) => m.type === "event", 8)
     first.close()
     await first.closed
     const last = before[before.length - 1].id
-    await Bun.sleep(150)
-    expect(writing).toBe(true)
+    closed.resolve()
+    while (written < 14) await Bun.sleep(5)
     const second = await ws(svc.rootToken, "query")
     await subscribe(second, room, last)
+    expect(written).toBeLessThan(40)
     await writer
     const expected = await roomIds(room, String(Number(before[0].id) - 1))
     const after = await second.collect((m) => m.type === "event", expected.length - before.length, 10_000)

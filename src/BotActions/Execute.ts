@@ -23,7 +23,7 @@ export type Execution =
   | { readonly outcome: "RETRYABLE_FAILURE"; readonly error: string; readonly retry_after_seconds?: number }
   | { readonly outcome: "FAILED"; readonly error: string }
 
-interface HttpError {
+export interface HttpError {
   readonly status?: number
   readonly message?: string
   readonly response?: { readonly headers?: Record<string, string | number | undefined> }
@@ -35,7 +35,7 @@ const header = (error: HttpError, name: string) => {
 }
 
 /** When GitHub says to come back: `retry-after` seconds, else the rate limit's reset (`x-ratelimit-reset`, epoch seconds). */
-const retryAfterOf = (error: HttpError, now: number) => {
+export const retryAfterOf = (error: HttpError, now: number) => {
   const after = Number(header(error, "retry-after"))
   if (Number.isFinite(after) && after >= 0 && header(error, "retry-after") !== undefined) return Math.ceil(after)
   const reset = Number(header(error, "x-ratelimit-reset"))

@@ -23,6 +23,8 @@ import {
   planRelease,
   planStatus,
   planUpstream,
+  upstreamOutcome,
+  type UpstreamOutcome,
   systemActor,
   type UpstreamIssue
 } from "../Domain/BugLifecycle.js"
@@ -365,7 +367,24 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
             },
             systemActor
           )).bug.id
-      return yield* apply(id, systemActor, (bug) => Effect.succeed(planUpstream(bug, view, policy)))
+      let outcome: UpstreamOutcome = Option.isSome(existing) ? "unchanged" : "created"
+      const written = yield* apply(id, systemActor, (bug) =>
+        Effect.sync(() => {
+          const change = planUpstream(bug, view, policy)
+          if (Option.isSome(existing)) outcome = upstreamOutcome(change)
+          return change
+        })
+      )
+      return { outcome, json: written.json }
+    })
+
+    /** What `syncFromUpstream` would do now, without doing it (a dry run of the reconciler). */
+    const previewUpstream = Effect.fn("Bugs.previewUpstream")(function* (upstream: UpstreamBug) {
+      const existing = yield* repo.findUpstream("github", upstream.repo.id, upstream.issue_id)
+      if (Option.isNone(existing)) return "created" as UpstreamOutcome
+      const current = yield* repo.read(existing.value)
+      if (Option.isNone(current)) return "created" as UpstreamOutcome
+      return upstreamOutcome(planUpstream(current.value.bug, upstream.view, yield* villages.slaPolicy(upstream.repo.village_id)))
     })
 
     /** `PATCH /bugs/{id}`: triage edits, by those who may change the bug's status; its wire JSON. */
@@ -481,7 +500,7 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const isInVillage = (id: BugId, villageId: VillageId) => repo.isInVillage(id, villageId).pipe(withDb)
 
     return {
-      isInVillage, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream,
+      isInVillage, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream, previewUpstream,
       edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts,
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const

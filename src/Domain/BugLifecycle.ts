@@ -227,7 +227,27 @@ export interface UpstreamIssue {
   /** What happened upstream, for the event (`closed`, `edited`, `reconcile`, ...). */
   readonly action: string
   readonly source: string
+  /** The issue's state upstream; without a `target`, a change of it moves the bug (see `stateTarget`). */
+  readonly state?: "open" | "closed" | undefined
 }
+
+/**
+ * Where the issue's state puts the bug when no event names a move (the reconciler reads states, not
+ * events): a closed issue resolves a bug not yet ended; an issue open again reopens a bug that was
+ * resolved when its issue closed. A bug resolved in bugbots whose issue is still open stays resolved:
+ * the issue was never closed, so nothing upstream reopened it.
+ */
+const stateTarget = (bug: Bug, state: "open" | "closed" | undefined): BugStatus | undefined => {
+  if (state === "closed") return isTerminal(bug.status) ? undefined : "resolved"
+  if (state === "open" && bug.status === "resolved" && bug.metadata.github_state === "closed") return "open"
+  return undefined
+}
+
+/** What following the upstream issue did to a bug, as the reconciler counts it. */
+export type UpstreamOutcome = "created" | "updated" | "resolved" | "reopened" | "unchanged"
+
+export const upstreamOutcome = (change: Change | null): UpstreamOutcome =>
+  change === null ? "unchanged" : change.patch.status === "resolved" ? "resolved" : change.patch.status === "open" ? "reopened" : "updated"
 
 /**
  * Follows the upstream issue: title, description and severity as it shows them, and its state's
@@ -241,12 +261,16 @@ export const planUpstream = (bug: Bug, issue: UpstreamIssue, policy: SlaPolicy):
   if (issue.title !== bug.title) edits.title = { from: bug.title, to: issue.title }
   if (issue.description !== bug.description) edits.description = { changed: true }
   if (issue.severity !== bug.severity) edits.severity = { from: bug.severity, to: issue.severity }
-  const target = issue.target
+  const target = issue.target ?? stateTarget(bug, issue.state)
   const moves = target !== undefined && target !== bug.status && transitions[bug.status].includes(target)
   const edited = Object.keys(edits).length > 0
   if (!edited && !moves) return null
   const data = { source: issue.source, action: issue.action, ...(edited ? { changes: edits } : {}) }
-  const metadata = { ...bug.metadata, ...(issue.updated_at === undefined ? {} : { github_updated_at: issue.updated_at }) }
+  const metadata = {
+    ...bug.metadata,
+    ...(issue.updated_at === undefined ? {} : { github_updated_at: issue.updated_at }),
+    ...(issue.state === undefined ? {} : { github_state: issue.state })
+  }
   const fields = edited
     ? {
         title: issue.title,

@@ -522,7 +522,15 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       Effect.forkScoped
     )
 
-    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake } as const
+    /** Which of `keys` a job of `kind` was stored under. */
+    const storedKeys = (kind: string, keys: ReadonlyArray<string>) =>
+      keys.length === 0
+        ? Effect.succeed(new Set<string>())
+        : sql<{ key: string }>`select key from jobs where kind = ${kind} and key in ${sql.in(keys)}`.pipe(
+          Effect.map((rows) => new Set(rows.map((row) => row.key)))
+        )
+
+    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake, storedKeys } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}

@@ -17,6 +17,14 @@ export interface Installation {
   readonly suspended_at: string | null
 }
 
+/** A repo with the installation that covers it. */
+export interface InstalledRepo {
+  readonly id: RepoId
+  readonly village_id: VillageId
+  readonly full_name: string
+  readonly installation_id: number
+}
+
 /**
  * The one owner of `github_installations` and `github_installation_repos`: which installation of
  * the GitHub App covers which repos, kept by `installation` and `installation_repositories`
@@ -109,6 +117,17 @@ export class Installations extends Effect.Service<Installations>()("bugbots/Inst
         return repo
       })
 
+    /** Repos an active (not deleted, not suspended) installation covers now, with it; `repoId` narrows to one. */
+    const installedRepos = (repoId?: RepoId) =>
+      sql<InstalledRepo>`
+        select r.id, r.village_id, r.full_name, i.id as installation_id
+        from github_installation_repos ir
+        join github_installations i on i.id = ir.installation_id
+        join repos r on r.id = ir.repo_id
+        where ir.removed_at is null and i.deleted_at is null and i.suspended_at is null
+          ${repoId === undefined ? sql`` : sql`and r.id = ${repoId}`}
+        order by r.id`.pipe(Effect.map((rows) => rows.map((row) => ({ ...row, installation_id: Number(row.installation_id) }))))
+
     /**
      * The App's installation on a repo, as deliveries left it (contract §10): the live link if
      * there is one, else the latest. JSON built by PostgreSQL.
@@ -134,7 +153,7 @@ export class Installations extends Effect.Service<Installations>()("bugbots/Inst
       return (yield* decodeStatus(yield* statusOf(repoId).pipe(withDb)))[0]!
     })
 
-    return { created, deleted, suspended, unsuspended, reposAdded, reposRemoved, repositoryOf, appStatus } as const
+    return { created, deleted, suspended, unsuspended, reposAdded, reposRemoved, repositoryOf, appStatus, installedRepos } as const
   }),
   dependencies: [Villages.Default]
 }) {}

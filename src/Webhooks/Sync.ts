@@ -1,5 +1,5 @@
 import { Data, Effect, Option, Schema } from "effect"
-import { Bugs } from "../Bugs/Bugs.js"
+import { Bugs, type UpstreamBug } from "../Bugs/Bugs.js"
 import { Gate } from "../Gate/Gate.js"
 import { Installations, type Installation as InstallationRecord } from "../Villages/Installations.js"
 import {
@@ -7,6 +7,7 @@ import {
   accountName,
   type Installation,
   InstallationEvent,
+  type Issue,
   InstallationRepositoriesEvent,
   IssueCommentEvent,
   IssuesEvent,
@@ -26,6 +27,37 @@ const installation = (inst: Installation): InstallationRecord => ({
   repository_selection: inst.repository_selection ?? null,
   suspended_at: inst.suspended_at ?? null
 })
+
+/**
+ * An issue as `Bugs.syncFromUpstream` follows it. A webhook's action moves the bug (`closed`,
+ * `reopened`, `deleted`), and the issue's state is recorded with that move; the reconciler has no
+ * action, only the state, which then decides (see `planUpstream`).
+ */
+export const upstreamOfIssue = (repo: UpstreamBug["repo"], issue: Issue, source: UpstreamBug["source"], action: string): UpstreamBug => {
+  const target = source === "webhook" ? statusForAction[action] : undefined
+  const state = issue.state === "open" || issue.state === "closed" ? issue.state : undefined
+  return {
+    repo,
+    issue_id: issue.id,
+    issue_number: issue.number,
+    source,
+    metadata: {
+      ...(issue.html_url === undefined ? {} : { html_url: issue.html_url }),
+      ...(issue.user ? { author: issue.user.login } : {})
+    },
+    view: {
+      title: issue.title,
+      description: issue.body,
+      severity: severityOf(issue.labels),
+      updated_at: issue.updated_at,
+      target,
+      action,
+      source: "github",
+      state: source === "reconcile" || target !== undefined ? state : undefined
+    },
+    targetWhenNew: issue.state === "closed" ? "resolved" : undefined
+  }
+}
 
 /**
  * GitHub → bugbots (contract §6): reads a delivery's payload and hands it to the owners: issues to
@@ -77,26 +109,7 @@ export class GitHubSync extends Effect.Service<GitHubSync>()("bugbots/GitHubSync
       const repo = yield* unprovisionable(
         installations.repositoryOf(event.repository, account(event.repository.owner), event.installation?.id)
       )
-      yield* bugs.syncFromUpstream({
-        repo,
-        issue_id: issue.id,
-        issue_number: issue.number,
-        source: "webhook",
-        metadata: {
-          ...(issue.html_url === undefined ? {} : { html_url: issue.html_url }),
-          ...(issue.user ? { author: issue.user.login } : {})
-        },
-        view: {
-          title: issue.title,
-          description: issue.body,
-          severity: severityOf(issue.labels),
-          updated_at: issue.updated_at,
-          target: statusForAction[event.action],
-          action: event.action,
-          source: "github"
-        },
-        targetWhenNew: issue.state === "closed" ? "resolved" : undefined
-      })
+      yield* bugs.syncFromUpstream(upstreamOfIssue(repo, issue, "webhook", event.action))
     })
 
     /** The pull request a delivery is about, its repo provisioned; None without an installation (nothing can be done on GitHub). */

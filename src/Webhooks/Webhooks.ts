@@ -168,7 +168,13 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
       return yield* new DeliveryInFlight({ message: `delivery ${id} is ${found[0].status === "running" ? "processing" : "queued"} already` })
     })
 
-    return { receive, store, forward, list, replay } as const
+    /** Which deliveries (GUID and event, as GitHub lists them) the ledger holds: their GUIDs. */
+    const received = (deliveries: ReadonlyArray<{ readonly guid: string; readonly event: string }>) =>
+      jobs.storedKeys(deliveryKind, deliveries.map((d) => deliveryKey(d.guid, d.event))).pipe(
+        Effect.map((keys) => new Set(deliveries.filter((d) => keys.has(deliveryKey(d.guid, d.event))).map((d) => d.guid)))
+      )
+
+    return { receive, store, forward, list, replay, received } as const
   }),
   dependencies: [Jobs.Default]
 }) {}

@@ -54,6 +54,7 @@ export interface Request {
   readonly url: URL
   readonly params: Record<string, string>
   readonly body: unknown
+  readonly headers: Headers
   readonly installationId: number | null
 }
 export type Handler = (request: Request) => { status: number; body?: unknown; headers?: Record<string, string> } | Promise<{ status: number; body?: unknown; headers?: Record<string, string> }>
@@ -286,7 +287,7 @@ export const startGitHubApi = async (options: { readonly appId?: number; readonl
         installationId = token.installationId
       }
       const params = Object.fromEntries(match.r.keys.map((key, i) => [key, decodeURIComponent(match.m![i + 1])]))
-      const result = await match.r.handler({ method: req.method, url, params, body, installationId })
+      const result = await match.r.handler({ method: req.method, url, params, body, headers: req.headers, installationId })
       record(result.status)
       return answer(result.status, result.body, result.headers)
     }
