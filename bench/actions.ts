@@ -27,7 +27,10 @@ const service = await spawnService({
   GITHUB_APP_PRIVATE_KEY: github.privateKeyPem,
   GITHUB_API_URL: github.url,
   BUGBOTS_GITHUB_WRITE_INTERVAL: "0 millis",
-  BUGBOTS_EXECUTOR_CONCURRENCY: String(concurrency)
+  BUGBOTS_EXECUTOR_CONCURRENCY: String(concurrency),
+  // The leader's reconciler and recovery would call the stand-in too: kept out of the measured rounds.
+  BUGBOTS_RECONCILE_INTERVAL: "1 day",
+  BUGBOTS_RECOVERY_INTERVAL: "1 day"
 })
 const sql = new Bun.SQL(bugbotsUrl)
 
