@@ -138,6 +138,10 @@ describe("states", () => {
     expect(Date.parse(retry.body.next_attempt_at)).toBeGreaterThanOrEqual(before + 119_000)
     const row = await actionRow(svc.sql, action.id)
     expect(row!.lease_token).toBeNull()
+    const waiting = await root.get("/api/admin/bot-actions?status=RETRYABLE_FAILURE&limit=200")
+    expect(waiting.status).toBe(200)
+    expect(waiting.body.items.map((a: any) => a.id)).toContain(action.id)
+    expect(waiting.body.items.every((a: any) => a.status === "PENDING" && a.attempts > 0)).toBe(true)
     // Not due yet: a claim does not hand it out.
     const next = await claim({ limit: 50 })
     expect(next.body.actions.map((a: any) => a.id)).not.toContain(action.id)

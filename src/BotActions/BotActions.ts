@@ -149,12 +149,14 @@ export class BotActions extends Effect.Service<BotActions>()("bugbots/BotActions
 
     const list = Effect.fn("BotActions.list")(function* (
       principal: Principal,
-      statuses: ReadonlyArray<BotActionStatus> | undefined,
+      statuses: ReadonlyArray<BotActionStatus | "RETRYABLE_FAILURE"> | undefined,
       limit: number,
       cursor: string | undefined
     ) {
       yield* requireSuperuser(principal)
-      const page = yield* jobs.list(actionKind, statuses?.map((s) => jobStatuses[s]), rendered, limit, cursor).pipe(withDb)
+      const states = statuses?.flatMap((s) => (s === "RETRYABLE_FAILURE" ? [] : [jobStatuses[s]]))
+      const retrying = statuses?.includes("RETRYABLE_FAILURE") ?? false
+      const page = yield* jobs.list(actionKind, states, rendered, limit, cursor, retrying).pipe(withDb)
       return { items: yield* decodeActions(page.items.map((json) => ({ json }))), next_cursor: page.next_cursor }
     })
 

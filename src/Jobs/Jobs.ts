@@ -398,11 +398,22 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         returning ${sql.literal(render)}::text as json, pg_notify(${jobsChannel}, j.kind)`
 
     /** One page of a kind's jobs, newest first, as `render(alias)` shows them (SQL building the item's JSON). */
-    const list = (kind: string, statuses: ReadonlyArray<JobStatus> | undefined, render: string, limit: number, cursor: string | undefined) =>
+    const list = (
+      kind: string,
+      statuses: ReadonlyArray<JobStatus> | undefined,
+      render: string,
+      limit: number,
+      cursor: string | undefined,
+      /** Pending jobs that have failed an attempt are listed too (a retry's wait), whatever `statuses` says. */
+      retrying = false
+    ) =>
       Effect.gen(function* () {
         const after = yield* decodeCursor(cursor, SeqCursor)
         const conds = [sql`j.kind = ${kind}`]
-        if (statuses !== undefined && statuses.length > 0) conds.push(sql`j.status in ${sql.in(statuses)}`)
+        const byStatus = statuses !== undefined && statuses.length > 0 ? sql`j.status in ${sql.in(statuses)}` : undefined
+        const waiting = retrying ? sql`(j.status = 'pending' and j.attempts > 0)` : undefined
+        if (byStatus !== undefined && waiting !== undefined) conds.push(sql`(${byStatus} or ${waiting})`)
+        else if (byStatus !== undefined || waiting !== undefined) conds.push((byStatus ?? waiting)!)
         if (after !== undefined) conds.push(sql`j.seq < ${after[0]}`)
         const rows = yield* sql<{ json: string; seq: string }>`
           select ${sql.literal(render)}::text as json, j.seq from jobs j where ${sql.and(conds)} order by j.seq desc limit ${limit + 1}`
