@@ -21,7 +21,7 @@ const token = "bench-root-token"
 const now = () => performance.timeOrigin + performance.now()
 
 const databaseUrl = await freshDatabase()
-const service = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
+const service = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token, BUGBOTS_RATE_LIMIT: "0" })
 const raw = await spawnScript("bench/baselines/raw-ws.ts")
 const rawUrl = raw.url
 
@@ -216,7 +216,7 @@ for (const count of sizes) {
     return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws`, stop: fresh.stop }
   }, count)
   const ourMemory = await memoryPerConnection(async () => {
-    const fresh = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
+    const fresh = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token, BUGBOTS_RATE_LIMIT: "0" })
     return { pid: fresh.pid, wsUrl: `${fresh.url.replace("http", "ws")}/ws?token=${token}`, stop: fresh.stop }
   }, count)
   const base = await measure(baseline, count)

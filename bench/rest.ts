@@ -17,7 +17,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const token = "bench-root-token"
 
 const databaseUrl = await freshDatabase()
-const service = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token })
+const service = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token, BUGBOTS_RATE_LIMIT: "0" })
 const auth = { authorization: `Bearer ${token}` }
 const json = { ...auth, "content-type": "application/json" }
 const village = await (await fetch(`${service.url}/api/villages`, { method: "POST", headers: json, body: JSON.stringify({ name: "bench" }) })).json()

@@ -15,6 +15,10 @@ import { BotActionAdminApi, BotActionInternalApi } from "./BotActions/Api.js"
 import { ReconcileApi } from "./Reconciler/Api.js"
 import { GateApi } from "./Gate/Api.js"
 import { GitHubAppStatusApi } from "./Villages/Api.js"
+import { StatusApi } from "./Status/Api.js"
+import { StatsApi } from "./Stats/Api.js"
+import { AnalysesApi } from "./Analyses/Api.js"
+import { NotificationAdminApi, NotificationChannelsApi } from "./Notifications/Api.js"
 
 /** The REST surface (contract §2–4, §6–7); `/openapi.json` is generated from it. */
 export class Api extends HttpApi.make("bugbots")
@@ -34,6 +38,11 @@ export class Api extends HttpApi.make("bugbots")
   .add(ReconcileApi)
   .add(GateApi)
   .add(GitHubAppStatusApi)
+  .add(StatusApi)
+  .add(StatsApi)
+  .add(AnalysesApi)
+  .add(NotificationChannelsApi)
+  .add(NotificationAdminApi)
   .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "bugbots")
   .annotate(OpenApi.Version, "0.1.0")

@@ -13,6 +13,9 @@ Besides these REST endpoints the same port serves \`GET /ws\` (WebSocket rooms \
 \`repo:<id>\`, \`agent:<id>\`, with \`since\` replay) and \`/rpc\` (\`@effect/rpc\`: \`POST\` for HTTP
 NDJSON, \`GET\` upgrades to a WebSocket; TypeScript client in \`bugbots/client\`).
 
+\`GET /\` serves the live village dashboard for people: a page that signs in with a bearer token and
+then uses this API and \`/ws?token=\` like any other client (no endpoint of its own).
+
 How this build reads the contract where it is silent:
 - Schema-decoding failures (fields, malformed ids in path or body, query parameters, cursors) are
   \`400 VALIDATION_FAILED\` with the decoder's issues in \`details\` and a message naming each field;
@@ -40,4 +43,14 @@ How this build reads the contract where it is silent:
   JSON object); \`X-GitHub-Delivery\` may be any 1–200 printable characters; ignored deliveries
   provision nothing; an event older than the bug's last upstream update changes nothing; a removed
   repository or deleted installation keeps its repos and bugs.
+- Analyses: \`POST /bugs/{id}/analyses\` takes no body; an analysis lists \`fallbacks\` (providers
+  passed over, with why) besides the contract's fields, \`suggested_fix.patch\` is left out when
+  there is none, and \`error\` is present only when it failed. The \`heuristic\` provider is
+  rules, not a model (\`model: "heuristic-rules/1"\`, confidence at most 0.5, no patch). A claimed
+  bug carries \`analysis\` only when it has a done one. Village settings add \`analyze_new_bugs\`.
+- Notification channels: webhook channels need a signing secret (generated and shown once when not
+  given) and \`BUGBOTS_SECRETS_KEY\` to seal it (503 without); email channels need
+  \`BUGBOTS_SMTP_URL\` (503 without); an unsafe target is \`400 UNSAFE_TARGET\`. Deliveries are
+  listed and retried by superusers at \`/admin/notification-deliveries\` (statuses pending,
+  processing, delivered, failed).
 `.trim()

@@ -23,6 +23,28 @@ const logLevel = Config.string("LOG_LEVEL").pipe(
 const optionalSecret = (name: string) =>
   Config.option(Config.redacted(name)).pipe(Config.map(Option.filter((value) => Redacted.value(value).length > 0)))
 
+const knownAiProviders = ["anthropic", "openai", "heuristic"] as const
+type AiProviderName = (typeof knownAiProviders)[number]
+
+/** `BUGBOTS_AI_PROVIDERS`: a comma list of anthropic, openai, heuristic; heuristic is put last whatever the list says. */
+const aiProviders = Config.string("BUGBOTS_AI_PROVIDERS").pipe(
+  Config.withDefault("anthropic,openai,heuristic"),
+  Config.map((s) => s.split(",").map((name) => name.trim().toLowerCase()).filter((name) => name.length > 0)),
+  Config.validate({
+    message: `BUGBOTS_AI_PROVIDERS must list only ${knownAiProviders.join(", ")}`,
+    validation: (names) => names.every((name) => (knownAiProviders as ReadonlyArray<string>).includes(name))
+  }),
+  Config.map((names) => [...new Set([...(names as Array<AiProviderName>).filter((name) => name !== "heuristic"), "heuristic" as const])])
+)
+
+/** A model provider's settings: `BUGBOTS_<NAME>_API_KEY`, `_BASE_URL`, `_MODEL`. It takes part once a key or a base URL is set. */
+const aiProvider = (name: string, defaultModel: string) =>
+  Config.all({
+    apiKey: optionalSecret(`BUGBOTS_${name}_API_KEY`),
+    baseUrl: Config.option(Config.url(`BUGBOTS_${name}_BASE_URL`)).pipe(Config.map(Option.map((url) => url.href.replace(/\/$/, "")))),
+    model: Config.string(`BUGBOTS_${name}_MODEL`).pipe(Config.withDefault(defaultModel))
+  })
+
 /** Every setting of the service, read once (contract §1). */
 export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", {
   effect: Effect.gen(function* () {
@@ -44,6 +66,13 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
         Config.validate({ message: "BUGBOTS_INGEST_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
         Config.withDefault(6000)
       ),
+      /** Mutating REST requests per minute per principal (contract §12); 0 turns the limit off. */
+      rateLimit: yield* Config.integer("BUGBOTS_RATE_LIMIT").pipe(
+        Config.validate({ message: "BUGBOTS_RATE_LIMIT must be 0 or more", validation: (n) => n >= 0 }),
+        Config.withDefault(6000)
+      ),
+      /** The window both rate limits count in (the contract's minute; shorter in tests). */
+      rateLimitWindow: yield* Config.duration("BUGBOTS_RATE_LIMIT_WINDOW").pipe(Config.withDefault(Duration.minutes(1))),
       /** Where spans are exported (OTLP/HTTP); unset, tracing costs nothing. */
       otlpEndpoint: yield* Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")).pipe(Config.map(Option.filter((url) => url.length > 0))),
       /** Attempts of a webhook delivery before it is dead-lettered (status `failed`). */
@@ -105,7 +134,38 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
       ),
       botActionRetryBase: yield* Config.duration("BUGBOTS_BOT_ACTION_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(5))),
       /** How often each instance looks for pull-request gate challenges past their deadline. */
-      gateSweepInterval: yield* Config.duration("BUGBOTS_GATE_SWEEP").pipe(Config.withDefault(Duration.seconds(30)))
+      gateSweepInterval: yield* Config.duration("BUGBOTS_GATE_SWEEP").pipe(Config.withDefault(Duration.seconds(30))),
+      /** `off`: no `/metrics` and no HTTP series recorded (to measure what they cost). */
+      metrics: yield* Config.literal("on", "off")("BUGBOTS_METRICS").pipe(Config.withDefault("on" as const)),
+      /** The `service.name` of exported spans. */
+      otelServiceName: yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("bugbots")),
+      /** How often finished spans are sent to the OTLP endpoint, in milliseconds (OpenTelemetry's batch span processor delay). */
+      otlpExportDelayMs: yield* Config.integer("OTEL_BSP_SCHEDULE_DELAY").pipe(Config.withDefault(5000)),
+      /** How often each instance writes its heartbeat row; one silent for 3 of these is shown as gone. */
+      instanceHeartbeat: yield* Config.duration("BUGBOTS_INSTANCE_HEARTBEAT").pipe(Config.withDefault(Duration.seconds(10))),
+      /** When set, `/metrics` needs it as a bearer token (contract §12). */
+      metricsToken: yield* optionalSecret("BUGBOTS_METRICS_TOKEN"),
+      /** The AI providers of analyses, tried in this order (contract §13); `heuristic` is always last, added if missing. */
+      aiProviders: yield* aiProviders,
+      /** How long one provider may take to answer an analysis before the next is tried. */
+      aiTimeout: yield* Config.duration("BUGBOTS_AI_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+      openai: yield* aiProvider("OPENAI", "gpt-4.1-mini"),
+      anthropic: yield* aiProvider("ANTHROPIC", "claude-sonnet-4-5"),
+      /** Where `email` notification channels send (`smtp://user:pass@host:port`, `smtps://…`); unset: email channels are refused. */
+      smtpUrl: yield* optionalSecret("BUGBOTS_SMTP_URL"),
+      smtpFrom: yield* Config.string("BUGBOTS_SMTP_FROM").pipe(Config.withDefault("bugbots <bugbots@localhost>")),
+      /** Lets webhook and Slack targets resolve to loopback, private, link-local or unique-local addresses (tests, private setups). */
+      allowPrivateTargets: yield* Config.boolean("BUGBOTS_ALLOW_PRIVATE_TARGETS").pipe(Config.withDefault(false)),
+      /** Seals notification channel secrets at rest (AES-256-GCM under its SHA-256); unset: channels with a secret are refused. */
+      secretsKey: yield* optionalSecret("BUGBOTS_SECRETS_KEY"),
+      /** How often each instance looks for bugs past their SLA deadline (one notification per breach, whichever instance finds it). */
+      slaSweepInterval: yield* Config.duration("BUGBOTS_SLA_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
+      /** Attempts of a notification delivery before it is dead-lettered, and the first retry's wait. */
+      notificationMaxAttempts: yield* Config.integer("BUGBOTS_NOTIFICATION_MAX_ATTEMPTS").pipe(
+        Config.validate({ message: "BUGBOTS_NOTIFICATION_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),
+        Config.withDefault(6)
+      ),
+      notificationRetryBase: yield* Config.duration("BUGBOTS_NOTIFICATION_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(5)))
     }
   })
 }) {}

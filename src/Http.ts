@@ -23,15 +23,24 @@ import { BotActionAdminHttp, BotActionInternalHttp } from "./BotActions/Http.js"
 import { ReconcileHttp } from "./Reconciler/Http.js"
 import { GateHttp } from "./Gate/Http.js"
 import { GitHubAppStatusHttp } from "./Villages/Http.js"
+import { MetricsRoute, RouteTemplate } from "./Metrics/Http.js"
+import { StatusHttp } from "./Status/Http.js"
+import { StatsHttp } from "./Stats/Http.js"
+import { DashboardRoutes } from "./Dashboard/Route.js"
+import { AnalysesHttp } from "./Analyses/Http.js"
+import { NotificationAdminHttp, NotificationChannelsHttp } from "./Notifications/Http.js"
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp, ReconcileHttp]),
+  Layer.provide([HealthHttp, UsersHttp, VillagesHttp, AgentsHttp, BugsHttp, AgentWorkHttp, AgentSessionsHttp, WebhooksHttp, WebhookAdminHttp, ReportsHttp, ReportIngestHttp, BotActionAdminHttp, BotActionInternalHttp, GateHttp, GitHubAppStatusHttp, ReconcileHttp, StatusHttp, StatsHttp, AnalysesHttp, NotificationChannelsHttp, NotificationAdminHttp]),
   Layer.provide([AuthenticationLive, JsonBodyLive])
 )
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" })
 
-export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes, SentryRoutes).pipe(Layer.provide(RequestMiddleware))
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, WsRoute, RpcRoutes, SentryRoutes, MetricsRoute, DashboardRoutes).pipe(
+  Layer.provide(RouteTemplate),
+  Layer.provide(RequestMiddleware)
+)
 
 /** REST, docs, `/ws` and `/rpc` on one Bun server (contract §1: one port for all), drained on shutdown. */
 export const HttpLive = HttpLayerRouter.serve(Routes, { disableLogger: true }).pipe(

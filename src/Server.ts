@@ -22,6 +22,10 @@ import { Users } from "./Users/Users.js"
 import { Villages } from "./Villages/Villages.js"
 import { Installations } from "./Villages/Installations.js"
 import { Webhooks } from "./Webhooks/Webhooks.js"
+import { Metrics } from "./Metrics/Metrics.js"
+import { Instances } from "./Instances/Instances.js"
+import { Status } from "./Status/Status.js"
+import { Stats } from "./Stats/Stats.js"
 import { WebhookWorkerLive } from "./Webhooks/Worker.js"
 import { BotActions } from "./BotActions/BotActions.js"
 import { ExecutorLive } from "./BotActions/Executor.js"
@@ -30,6 +34,10 @@ import { Instance } from "./Instance.js"
 import { Leader } from "./Leader/Leader.js"
 import { Reconciler, ReconcilerLive } from "./Reconciler/Reconciler.js"
 import { Gate, GateSweeperLive } from "./Gate/Gate.js"
+import { Analyses } from "./Analyses/Analyses.js"
+import { AnalysisWorkerLive } from "./Analyses/Worker.js"
+import { Notifications } from "./Notifications/Notifications.js"
+import { NotificationWorkerLive } from "./Notifications/Worker.js"
 
 /** Contract §1: `BUGBOTS_BOOTSTRAP_TOKEN` makes sure a superuser `admin` exists with that token. */
 const BootstrapLive = Layer.effectDiscard(
@@ -67,7 +75,13 @@ export const ServicesLive = Layer.mergeAll(
   Leader.Default,
   Reconciler.Default,
   Gate.Default,
-  Installations.Default
+  Installations.Default,
+  Metrics.Default,
+  Instances.Default,
+  Status.Default,
+  Stats.Default,
+  Analyses.Default,
+  Notifications.Default
 )
 
 const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(SqlLive))
@@ -81,6 +95,8 @@ export const ServerLive = HttpLive.pipe(
   Layer.provide(ExecutorLive),
   Layer.provide(ReconcilerLive),
   Layer.provide(GateSweeperLive),
+  Layer.provide(AnalysisWorkerLive),
+  Layer.provide(NotificationWorkerLive),
   Layer.provide(ServicesLive),
   Layer.provide(DatabaseLive),
   Layer.provide(LoggingLive),

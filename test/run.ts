@@ -31,6 +31,9 @@ const run = Effect.gen(function* () {
   const count = (word: string) => Number(output.match(new RegExp(`^\\s*(\\d+) ${word}$`, "m"))?.[1] ?? 0)
   const passed = count("pass")
   const failed = count("fail")
+  // Said again at the end, where it is seen: tests that did not run because a browser is missing.
+  const skippedBrowser = output.match(/^.*browser tests SKIPPED.*$/m)?.[0]
+  if (skippedBrowser !== undefined) console.log(skippedBrowser)
   console.log(`${passed} passed, ${failed} failed`)
   return child.exitCode === 0 && failed === 0 && passed > 0 ? 0 : 1
 })

@@ -53,3 +53,7 @@ export const authorize = (principal: Principal, action: Action, target: Target):
     : allows(principal, action, target)
     ? Effect.void
     : Effect.fail(new Forbidden({ message: `not allowed to ${action.replace("_", " ")} on this ${target.resource}` }))
+
+/** Operations reserved to superusers (webhook ledger, admin status): 403 for anyone else. */
+export const requireSuperuser = (principal: Principal, what: string): Effect.Effect<void, Forbidden> =>
+  principal.type === "user" && principal.is_superuser ? Effect.void : Effect.fail(new Forbidden({ message: `only a superuser can ${what}` }))

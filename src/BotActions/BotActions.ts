@@ -156,7 +156,7 @@ export class BotActions extends Effect.Service<BotActions>()("bugbots/BotActions
       yield* requireSuperuser(principal)
       const states = statuses?.flatMap((s) => (s === "RETRYABLE_FAILURE" ? [] : [jobStatuses[s]]))
       const retrying = statuses?.includes("RETRYABLE_FAILURE") ?? false
-      const page = yield* jobs.list(actionKind, states, rendered, limit, cursor, retrying).pipe(withDb)
+      const page = yield* jobs.list(actionKind, states, rendered, limit, cursor, undefined, retrying).pipe(withDb)
       return { items: yield* decodeActions(page.items.map((json) => ({ json }))), next_cursor: page.next_cursor }
     })
 

@@ -496,12 +496,20 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     const addCounts = (counted: ReadonlyArray<Counted>) => repo.addCounts(counted)
     const setCounts = (id: BugId, counts: Omit<Counted, "bug_id">) => repo.setCounts(id, counts)
 
+    /** A bug's lifecycle, oldest first, up to `limit` events (no authorization: for a job working on the bug). */
+    const history = (id: BugId, limit: number) =>
+      repo.events(id, limit, undefined).pipe(withDb, Effect.map((rows) => rows.slice(0, limit).map((row) => row.event)))
+
+    /** Open bugs past their SLA deadline not yet in `noted` (a table of `(bug_id, sla_due_at)`), with the exact deadline. */
+    const overdue = (limit: number, noted: string) => repo.overdue(limit, noted).pipe(withDb)
+
     /** Whether the bug exists in the village (for links to it, like a work-stream event's). */
     const isInVillage = (id: BugId, villageId: VillageId) => repo.isInVillage(id, villageId).pipe(withDb)
 
     return {
-      isInVillage, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream, previewUpstream,
-      edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts,
+      isInVillage, find: load, history, overdue, get, getJson, list, listJson, events, create, changeStatus, setStatus, assign, addNote, claim, heartbeat, release, syncFromUpstream, previewUpstream,
+      edit, createReported, regress, markDuplicate, splitOut, addCounts, setCounts, leasesActive: repo.leasesActive,
+      stats: (villageId: VillageId) => repo.stats(villageId).pipe(withDb), titles: (ids: ReadonlyArray<BugId>) => repo.titles(ids).pipe(withDb),
       sweepExpiredLeases: sweeper("bug_bots", sweepBatch, expireLeases)
     } as const
   }),

@@ -420,6 +420,19 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
           trace_id = ${counts.trace_id}, request_id = ${counts.request_id}, release_sha = ${counts.release_sha}
         where id = ${id}`.pipe(Effect.asVoid)
 
+    /**
+     * Open bugs past their SLA deadline that `noted` (a table of `(bug_id, sla_due_at)`) does not
+     * list yet, earliest first; each with its deadline as PostgreSQL's exact text (microseconds).
+     */
+    const overdue = (limit: number, noted: string) =>
+      sql<{ json: string; due: string }>`
+        select ${bugSelect}, b.sla_due_at::text as due from bug_bots b
+        where b.sla_due_at <= now() and b.status not in ('resolved', 'closed')
+          and not exists (select 1 from ${sql(noted)} n where n.bug_id = b.id and n.sla_due_at = b.sla_due_at)
+        order by b.sla_due_at limit ${limit}`.pipe(
+        Effect.flatMap((rows) => decodeBugs(rows).pipe(Effect.map((bugs) => bugs.map((bug, i) => ({ bug, due: rows[i].due })))))
+      )
+
     /** Up to `limit` bugs whose lease has run out, locked (others' are skipped). */
     const lockExpiredLeases = (limit: number) =>
       sql<{ id: BugId }>`
@@ -427,9 +440,47 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         order by lease_expires_at limit ${limit}
         for update skip locked`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
+    /** Bugs held under a live lease (agents' claims). */
+    const leasesActive = sql<{ count: number }>`select count(*)::int as count from bug_bots where lease_expires_at > now()`.pipe(
+      Effect.map((rows) => rows[0]?.count ?? 0)
+    )
+
+    /**
+     * A village's bug counts (contract §12) in one statement, each part on an index: by status
+     * (`bug_bots_village_status_created_idx`), open ones by severity (`bug_bots_village_open_severity_idx`),
+     * open past their SLA (`bug_bots_sla_idx`), created (`bug_bots_village_created_idx`) and resolved
+     * (`bug_bots_village_resolved_idx`) lately, and the mean time to resolution over 30 days.
+     */
+    const stats = (villageId: VillageId) =>
+      sql<{ json: string }>`
+        select json_build_object(
+          'by_status', (select coalesce(json_object_agg(status, n), '{}'::json)
+                        from (select status, count(*)::int as n from bug_bots where village_id = ${villageId} group by status) s),
+          'by_severity', (select coalesce(json_object_agg(
+                            case severity_rank when 0 then 'critical' when 1 then 'high' when 2 then 'medium' when 3 then 'low' else 'none' end, n),
+                            '{}'::json)
+                          from (select severity_rank, count(*)::int as n from bug_bots
+                                where village_id = ${villageId} and status not in ('resolved', 'closed') group by severity_rank) s),
+          'open_past_sla', (select count(*)::int from bug_bots
+                            where village_id = ${villageId} and status not in ('resolved', 'closed') and sla_due_at < now()),
+          'mttr_seconds_30d', (select avg(extract(epoch from resolved_at - created_at))::float8 from bug_bots
+                               where village_id = ${villageId} and resolved_at > now() - interval '30 days'
+                                 and status in ('resolved', 'closed') and duplicate_of_id is null),
+          'created_7d', (select count(*)::int from bug_bots where village_id = ${villageId} and created_at > now() - interval '7 days'),
+          'resolved_7d', (select count(*)::int from bug_bots where village_id = ${villageId} and resolved_at > now() - interval '7 days')
+        )::text as json`.pipe(Effect.map((rows) => JSON.parse(rows[0].json) as Record<string, unknown>))
+
+    /** The titles of bugs, by id. */
+    const titles = (ids: ReadonlyArray<BugId>) =>
+      ids.length === 0
+        ? Effect.succeed(new Map<string, string>())
+        : sql<{ id: BugId; title: string }>`select id, title from bug_bots where id in ${sql.in(ids)}`.pipe(
+            Effect.map((rows) => new Map(rows.map((row) => [row.id, row.title])))
+          )
+
     return {
       find, findJson, read, findUpstream, isInVillage, insert, write, appendEvent, events, list, claimable, extendLease,
-      lockExpiredLeases, addCounts, setCounts
+      lockExpiredLeases, addCounts, setCounts, leasesActive, stats, titles, overdue
     } as const
   }),
   dependencies: [EventLog.Default, BugFollowUps.Default]

@@ -25,3 +25,5 @@ export const IngestKeyId = uuid("IngestKeyId")
 export type IngestKeyId = typeof IngestKeyId.Type
 export const OccurrenceId = uuid("OccurrenceId")
 export type OccurrenceId = typeof OccurrenceId.Type
+export const InstanceId = uuid("InstanceId")
+export type InstanceId = typeof InstanceId.Type

@@ -36,10 +36,11 @@ const SlaSeconds = Schema.Int.pipe(Schema.between(60, 366 * 24 * 3600))
 export class VillageSettings extends Schema.Class<VillageSettings>("VillageSettings")({
   village_id: VillageId,
   sla_seconds: Schema.Struct({ critical: SlaSeconds, high: SlaSeconds, medium: SlaSeconds, low: SlaSeconds }),
+  analyze_new_bugs: Schema.Boolean.annotations({ description: "every bug created in the village gets a root-cause analysis (contract §13)" }),
   updated_at: Timestamp
 }) {}
 
-/** `PUT /villages/{id}/settings`: the severities named change; the others keep their value. */
+/** `PUT /villages/{id}/settings`: the severities named change; the others keep their value; so does `analyze_new_bugs` when left out. */
 export const UpdateVillageSettings = Payload({
   sla_seconds: Schema.optional(
     Payload({
@@ -48,7 +49,8 @@ export const UpdateVillageSettings = Payload({
       medium: Schema.optional(SlaSeconds),
       low: Schema.optional(SlaSeconds)
     })
-  )
+  ),
+  analyze_new_bugs: Schema.optional(Schema.Boolean)
 })
 export type UpdateVillageSettings = typeof UpdateVillageSettings.Type
 

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { Analysis } from "./Analysis.js"
 import { Bug, Severity } from "./Bug.js"
 import { Payload, Text } from "./Fields.js"
 import { RepoId } from "./Ids.js"
@@ -15,7 +16,12 @@ export const ClaimRequest = Payload({
 })
 export type ClaimRequest = typeof ClaimRequest.Type
 
-export class Claimed extends Schema.Class<Claimed>("Claimed")({ bug: Bug, lease: Lease }) {}
+/** A claimed bug: the bug, and its latest done analysis when it has one (contract §13; left out otherwise). */
+export class ClaimedBug extends Bug.extend<ClaimedBug>("ClaimedBug")({
+  analysis: Schema.optional(Analysis.annotations({ description: "the latest done root-cause analysis of the bug, if any" }))
+}) {}
+
+export class Claimed extends Schema.Class<Claimed>("Claimed")({ bug: ClaimedBug, lease: Lease }) {}
 
 export const HeartbeatRequest = Payload({ lease_token: LeaseToken, lease_seconds: leaseSeconds })
 

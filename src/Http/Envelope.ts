@@ -5,6 +5,7 @@ import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
 import { retryAfter } from "../Sql/Retry.js"
 import { maxEnvelopeBytes } from "../Reports/Limits.js"
+import { CurrentRouteSlot, recordRequest, unmatchedRoute } from "../Metrics/Series.js"
 import { boundedBody } from "./Body.js"
 import { codeOf } from "./ErrorEnvelope.js"
 
@@ -123,19 +124,29 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
         })
       )
     }
+    const metered = config.metrics === "on"
     return (app) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
         const requestId = request.headers["x-request-id"] || randomUUID()
-        const started = Date.now()
-        const response = yield* respond(app, request, requestId).pipe(
+        const started = performance.now()
+        // The router writes the matched route's template here (Metrics/Http.ts RouteTemplate).
+        const slot = metered ? { route: unmatchedRoute } : null
+        const handled = respond(app, request, requestId).pipe(
           Effect.tap((response) =>
             Effect.logInfo("http request").pipe(
-              Effect.annotateLogs({ method: request.method, url: redactToken(request.url), status: response.status, ms: Date.now() - started })
+              Effect.annotateLogs({
+                method: request.method,
+                url: redactToken(request.url),
+                status: response.status,
+                ms: Math.round(performance.now() - started)
+              })
             )
           ),
           withCorrelationId(requestId)
         )
+        const response = yield* (slot === null ? handled : Effect.locally(handled, CurrentRouteSlot, slot))
+        if (slot !== null) recordRequest(request.method, slot.route, response.status, (performance.now() - started) / 1000)
         return HttpServerResponse.setHeader(response, "x-request-id", requestId)
         // Every failure is answered above; the marker type only tells the router so.
       }) as Effect.Effect<HttpServerResponse.HttpServerResponse, HttpLayerRouter.unhandled, HttpServerRequest.HttpServerRequest>

@@ -397,19 +397,21 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         where j.kind = ${kind} and ${selecting(where)} and j.status not in ('pending', 'running')
         returning ${sql.literal(render)}::text as json, pg_notify(${jobsChannel}, j.kind)`
 
-    /** One page of a kind's jobs, newest first, as `render(alias)` shows them (SQL building the item's JSON). */
+    /** One page of a kind's jobs (those `where` selects, if given), newest first, as `render(alias)` shows them (SQL building the item's JSON). */
     const list = (
       kind: string,
       statuses: ReadonlyArray<JobStatus> | undefined,
       render: string,
       limit: number,
       cursor: string | undefined,
+      where?: JobSelector,
       /** Pending jobs that have failed an attempt are listed too (a retry's wait), whatever `statuses` says. */
       retrying = false
     ) =>
       Effect.gen(function* () {
         const after = yield* decodeCursor(cursor, SeqCursor)
         const conds = [sql`j.kind = ${kind}`]
+        if (where !== undefined) conds.push(selecting(where))
         const byStatus = statuses !== undefined && statuses.length > 0 ? sql`j.status in ${sql.in(statuses)}` : undefined
         const waiting = retrying ? sql`(j.status = 'pending' and j.attempts > 0)` : undefined
         if (byStatus !== undefined && waiting !== undefined) conds.push(sql`(${byStatus} or ${waiting})`)
@@ -511,6 +513,46 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         yield* Effect.forkScoped(Effect.scoped(Effect.zipRight(work, shutdown.started)))
       })
 
+    /** How many jobs of each of `kinds` are in each status, and how many hold a live lease (every status present, zeros included). */
+    const countsByStatus = (kinds: ReadonlyArray<string>) =>
+      sql<{ kind: string; status: JobStatus; count: number }>`
+        select k.kind, s.status, coalesce(c.count, 0)::int as count
+        from jsonb_array_elements_text(${JSON.stringify(kinds)}::text::jsonb) as k(kind)
+        cross join unnest(array['pending', 'running', 'done', 'failed', 'ignored']) as s(status)
+        left join (select kind, status, count(*) as count from jobs where kind in ${sql.in(kinds)} group by kind, status) c
+          on c.kind = k.kind and c.status = s.status`
+
+    /** Jobs held by a worker under a lease that has not run out. */
+    const leasesActive = sql<{ count: number }>`
+      select count(*)::int as count from jobs where status = 'running' and lease_expires_at > now()`.pipe(Effect.map((rows) => rows[0]?.count ?? 0))
+
+    /**
+     * Per kind (contract §12): jobs by state, the wait of the oldest due job, the processing time of
+     * the attempts that finished in the last 5 minutes (median, 95th percentile), and live leases.
+     * One statement, each part on an index (`jobs_kind_status_idx`, `jobs_due_idx`, `jobs_finished_idx`,
+     * `jobs_lease_idx`).
+     */
+    const queueStats = (kinds: ReadonlyArray<string>) =>
+      sql<{ json: string }>`
+        select json_build_object(
+          'kind', k.kind,
+          'depth', (select json_build_object(
+                      'pending', count(*) filter (where status = 'pending'), 'running', count(*) filter (where status = 'running'),
+                      'done', count(*) filter (where status = 'done'), 'failed', count(*) filter (where status = 'failed'),
+                      'ignored', count(*) filter (where status = 'ignored'))
+                    from jobs where kind = k.kind),
+          'oldest_due_age_seconds', (select extract(epoch from now() - min(run_at))::float8
+                                     from jobs where kind = k.kind and status = 'pending' and run_at <= now()),
+          'durations_5m', (select json_build_object(
+                             'finished', count(*),
+                             'p50_seconds', percentile_cont(0.5) within group (order by extract(epoch from finished_at - started_at)::float8),
+                             'p95_seconds', percentile_cont(0.95) within group (order by extract(epoch from finished_at - started_at)::float8))
+                           from jobs where kind = k.kind and finished_at > now() - interval '5 minutes' and started_at is not null),
+          'active_leases', (select count(*) from jobs where kind = k.kind and status = 'running' and lease_expires_at > now())
+        )::text as json
+        from jsonb_array_elements_text(${JSON.stringify(kinds)}::text::jsonb) with ordinality as k(kind, n)
+        order by k.n`
+
     // Every instance hears of due jobs of every kind, and tells the others of those it batched.
     yield* sql.listen(jobsChannel).pipe(
       Stream.runForEach((kind) => wake(kind)),
@@ -541,7 +583,7 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
           Effect.map((rows) => new Set(rows.map((row) => row.key)))
         )
 
-    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake, storedKeys } as const
+    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake, storedKeys, countsByStatus, leasesActive, queueStats } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}

@@ -8,9 +8,9 @@ export interface Limited {
 }
 
 /**
- * The service's rate limits (contract §9, §12), per minute, on `@effect/experimental`'s
- * `RateLimiter` (fixed windows, counted in this instance's memory: with N instances behind a
- * balancer a client gets up to N times the limit). A limit of 0 is off.
+ * The service's rate limits (contract §9, §12), per minute (`BUGBOTS_RATE_LIMIT_WINDOW`), on
+ * `@effect/experimental`'s `RateLimiter` (fixed windows, counted in this instance's memory: with N
+ * instances behind a balancer a client gets up to N times the limit). A limit of 0 is off.
  */
 export class RateLimits extends Effect.Service<RateLimits>()("bugbots/RateLimits", {
   effect: Effect.gen(function* () {
@@ -20,7 +20,7 @@ export class RateLimits extends Effect.Service<RateLimits>()("bugbots/RateLimits
     const consume = (key: string, limit: number): Effect.Effect<Option.Option<Limited>> =>
       limit === 0
         ? Effect.succeed(Option.none())
-        : limiter.consume({ algorithm: "fixed-window", onExceeded: "fail", window: "1 minute", limit, key }).pipe(
+        : limiter.consume({ algorithm: "fixed-window", onExceeded: "fail", window: config.rateLimitWindow, limit, key }).pipe(
             Effect.as(Option.none<Limited>()),
             Effect.catchAll((error) =>
               error.reason === "Exceeded"
@@ -32,7 +32,10 @@ export class RateLimits extends Effect.Service<RateLimits>()("bugbots/RateLimits
     /** One error report through ingest key `keyId`. */
     const ingest = (keyId: string) => consume(`ingest:${keyId}`, config.ingestRateLimit)
 
-    return { ingest } as const
+    /** One mutating request of principal `principalId` (a user or an agent). */
+    const principal = (principalId: string) => consume(`principal:${principalId}`, config.rateLimit)
+
+    return { ingest, principal } as const
   }),
   dependencies: [RateLimiter.layerStoreMemory]
 }) {}

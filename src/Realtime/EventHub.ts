@@ -1,5 +1,6 @@
 import { Deferred, Effect, PubSub, Ref } from "effect"
 import { ServiceUnavailable } from "../Domain/Errors.js"
+import { realtimeEvents } from "../Metrics/Series.js"
 import type { LogEntry } from "./Events.js"
 
 /**
@@ -21,7 +22,10 @@ export class EventHub extends Effect.Service<EventHub>()("bugbots/EventHub", {
     const start = (id: number) => Ref.set(position, id).pipe(Effect.zipRight(Deferred.succeed(ready, undefined)))
 
     const publish = (event: LogEntry) =>
-      Ref.set(position, Number(event.id)).pipe(Effect.zipRight(PubSub.publish(pubsub, event)))
+      Ref.set(position, Number(event.id)).pipe(
+        Effect.zipRight(PubSub.publish(pubsub, event)),
+        Effect.tap(() => realtimeEvents.unsafeUpdate(1, []))
+      )
 
     /** Until the relay has settled its start position (normally at once; 10 s at most, else 503). */
     const awaitReady = Deferred.await(ready).pipe(

@@ -7,6 +7,7 @@ import { AppConfig } from "../Config.js"
 import { ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
 import { Text } from "../Domain/Fields.js"
 import { codeOf } from "../Http/ErrorEnvelope.js"
+import { wsConnections } from "../Metrics/Series.js"
 import { Shutdown } from "../Shutdown.js"
 import { type ServerWebSocket, serverOf, type SocketHandler, upgrade } from "./BunWebSocket.js"
 import type { LogEntry } from "./Events.js"
@@ -92,6 +93,7 @@ class Connection implements SocketHandler {
   onOpen(ws: ServerWebSocket) {
     this.ws = ws
     this.route.connections.add(this)
+    wsConnections.unsafeUpdate(this.route.connections.size, [])
   }
 
   onMessage(message: string | Uint8Array) {
@@ -108,6 +110,7 @@ class Connection implements SocketHandler {
   onClose() {
     this.open = false
     this.route.connections.delete(this)
+    wsConnections.unsafeUpdate(this.route.connections.size, [])
     this.inbox = undefined
     if (this.catchingUp !== undefined) for (const fiber of this.catchingUp.values()) fiber.unsafeInterruptAsFork(FiberId.none)
   }

@@ -79,6 +79,14 @@ const runColumns = `json_build_object(
 const decodeRuns = decodeJsonRows(ReconcileRun)
 
 /** GitHub refused, failed, or kept rate-limiting: the run ends `failed` with this message. */
+/** A run as the status page shows the latest one. */
+export interface LastRun {
+  readonly id: string
+  readonly started_at: Date
+  readonly finished_at: Date | null
+  readonly status: string
+}
+
 class GitHubFailure extends Data.TaggedError("GitHubFailure")<{ readonly message: string }> {}
 
 export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler", {
@@ -327,7 +335,17 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
       return yield* recover(dryRun).pipe(Effect.catchTag("GitHubFailure", (e) => Effect.fail(new ServiceUnavailable({ message: `GitHub: ${e.message}` }))))
     })
 
-    return { reconcileNow, reconcileAll, runs, recover, recoverNow, appConfigured: Option.isSome(app) } as const
+    /** The latest reconcile run (of any repo) and recovery run, for the status page. */
+    const lastRuns = Effect.gen(function* () {
+      const [reconcile] = yield* sql<LastRun>`
+        select id, started_at, finished_at, status from reconcile_runs order by seq desc limit 1`
+      const [recovery] = yield* sql<LastRun>`
+        select id, started_at, finished_at, case when error is null then 'succeeded' else 'failed' end as status
+        from recovery_runs order by started_at desc limit 1`
+      return { reconcile: Option.fromNullable(reconcile), recovery: Option.fromNullable(recovery) }
+    })
+
+    return { reconcileNow, reconcileAll, runs, recover, recoverNow, lastRuns, appConfigured: Option.isSome(app) } as const
   }),
   dependencies: [Bugs.Default, Villages.Default, Installations.Default, Webhooks.Default, GitHubClient.Default]
 }) {}

@@ -10,6 +10,7 @@ import type { BugId, IngestKeyId, RepoId, VillageId } from "../Domain/Ids.js"
 import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
 import { CannotMerge, CreatedIngestKey, Grouping, NativeReport, ReportReceipt, type ReportStatus } from "../Domain/Report.js"
 import { RateLimits } from "../RateLimits/RateLimits.js"
+import { reportsIngested } from "../Metrics/Series.js"
 import { withDb } from "../Sql/Retry.js"
 import { Villages } from "../Villages/Villages.js"
 import { fromNative, fromStored, releaseShaOf, type ReportEvent, titleOf } from "./Event.js"
@@ -145,6 +146,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
         const { bug_id, occurrence_id } = known.value
         if (occurrence_id !== null) {
           storedSinceCount += 1
+          reportsIngested.unsafeUpdate(1, [])
           return new ReportReceipt({ occurrence_id, bug_id, fingerprint, new_bug: false, regressed: false, duplicate: false }, true)
         }
       }
@@ -196,7 +198,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
               })
           return new ReportReceipt({ occurrence_id, bug_id, fingerprint, new_bug: newBug, regressed, duplicate: false })
         })
-      ).pipe(withDb)
+      ).pipe(withDb, Effect.tap((receipt) => (receipt.duplicate ? undefined : reportsIngested.unsafeUpdate(1, []))))
     })
 
     /**
@@ -248,6 +250,15 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       const rows = yield* repo.occurrences(bugId, limit, before?.[0]).pipe(withDb)
       return toPage(rows, limit, (r) => r.occurrence, (r) => [r.seq])
     })
+
+    /** A bug's latest error reports as events, newest first, for whoever already may read the bug (an analysis). */
+    const recentEvents = (bugId: BugId, limit: number) =>
+      repo.recent(bugId, limit).pipe(
+        withDb,
+        Effect.map((rows) =>
+          rows.map((row) => ({ event: fromStored(JSON.parse(row.event)), release: row.release, received_at: row.received_at }))
+        )
+      )
 
     const grouping = Effect.fn("Reports.grouping")(function* (principal: Principal, bugId: BugId) {
       yield* bugs.getJson(principal, bugId)
@@ -313,7 +324,10 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
       Effect.forkScoped
     )
 
-    return { createKey, listKeys, revokeKey, target, ingest, report, occurrences, grouping, merge, unmerge } as const
+    /** The fingerprints reported most in the last 7 days in `repoIds` (no authorization: callers decide). */
+    const topFingerprints = (repoIds: ReadonlyArray<RepoId>, limit: number) => repo.topFingerprints(repoIds, limit).pipe(withDb)
+
+    return { createKey, listKeys, revokeKey, target, ingest, report, occurrences, recentEvents, grouping, merge, unmerge, topFingerprints } as const
   }),
   dependencies: [ReportsRepo.Default, Bugs.Default, Villages.Default, Auth.Default, RateLimits.Default]
 }) {}

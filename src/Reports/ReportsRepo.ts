@@ -187,6 +187,12 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
         )
       )
 
+    /** A bug's latest stored events, newest first (what an analysis reads). */
+    const recent = (bugId: BugId, limit: number) =>
+      sql<{ event: string; release: string | null; received_at: Date }>`
+        select o.event::text as event, o.release, o.received_at from occurrences o
+        where o.bug_id = ${bugId} order by o.seq desc limit ${limit}`
+
     /** The fingerprints mapped to a bug, the first (the one that created it) first. */
     const fingerprintsOf = (bugId: BugId) =>
       sql<{ fingerprint: string; components: ReadonlyArray<GroupingComponent> }>`
@@ -212,9 +218,22 @@ export class ReportsRepo extends Effect.Service<ReportsRepo>()("bugbots/ReportsR
         Effect.map((rows) => Option.fromNullable(rows[0]))
       )
 
+    /** The fingerprints reported most in the last 7 days in `repoIds` (`occurrences_repo_received_idx`), most first. */
+    const topFingerprints = (repoIds: ReadonlyArray<RepoId>, limit: number) =>
+      repoIds.length === 0
+        ? Effect.succeed([])
+        : sql<{ fingerprint: string; bug_id: BugId; occurrences_7d: number; last_seen: string }>`
+            select fingerprint, bug_id, count(*)::int as occurrences_7d, ${sql.literal(iso("max(received_at)"))} as last_seen
+            from occurrences
+            where repo_id in ${sql.in(repoIds)} and received_at > now() - interval '7 days'
+            group by fingerprint, bug_id
+            order by occurrences_7d desc, max(received_at) desc
+            limit ${limit}`
+
     return {
+      topFingerprints,
       createKey, listKeys, revokeKey, keyOf, storeKnown, lockFingerprint, storeFirst, findByEventId, isNewerRelease,
-      takeUncounted, countsOf, occurrences, fingerprintsOf, moveFingerprints, moveFingerprint, latestOf
+      takeUncounted, countsOf, occurrences, fingerprintsOf, moveFingerprints, moveFingerprint, latestOf, recent
     } as const
   })
 }) {}

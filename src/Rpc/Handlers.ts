@@ -1,18 +1,21 @@
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { AgentSessions } from "../AgentSessions/AgentSessions.js"
 import { asPrincipal } from "../Auth/Principal.js"
 import { Bugs, decodeJson } from "../Bugs/Bugs.js"
-import { Claimed } from "../Domain/Work.js"
+import { Claimed, ClaimedBug } from "../Domain/Work.js"
+import { Analyses } from "../Analyses/Analyses.js"
 import { typed } from "../Realtime/Events.js"
 import { Rooms } from "../Realtime/Rooms.js"
 import { BugbotsRpcs } from "./Rpcs.js"
 
 const decodeBug = (json: string) => Effect.map(decodeJson([json]), ([bug]) => bug)
+const decodeClaimedBug = (json: string) => Effect.orDie(Schema.decodeUnknown(Schema.parseJson(ClaimedBug))(json))
 
 /** Each RPC calls the same service method as its REST endpoint; bugs come back as their wire JSON, decoded here. */
 export const RpcHandlersLive = BugbotsRpcs.toLayer(
   Effect.gen(function* () {
     const bugs = yield* Bugs
+    const analyses = yield* Analyses
     const sessions = yield* AgentSessions
     const rooms = yield* Rooms
     return {
@@ -25,7 +28,8 @@ export const RpcHandlersLive = BugbotsRpcs.toLayer(
         asPrincipal((p) => bugs.claim(p, request)).pipe(
           Effect.flatMap(Option.match({
             onNone: () => Effect.succeed(null),
-            onSome: ({ json, lease }) => Effect.map(decodeBug(json), (bug) => new Claimed({ bug, lease }))
+            onSome: ({ json, lease }) =>
+              analyses.attachLatest(json).pipe(Effect.flatMap(decodeClaimedBug), Effect.map((bug) => new Claimed({ bug, lease })))
           }))
         ),
       Heartbeat: ({ id, lease_token, lease_seconds }) => asPrincipal((p) => bugs.heartbeat(p, id, lease_token, lease_seconds)),

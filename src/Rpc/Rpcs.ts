@@ -15,7 +15,7 @@ import {
   ListBugsParams,
   VersionConflict
 } from "../Domain/Bug.js"
-import { Forbidden, NotFound, ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
+import { Forbidden, NotFound, RateLimited, ServiceUnavailable, Unauthenticated, ValidationFailed } from "../Domain/Errors.js"
 import { Text } from "../Domain/Fields.js"
 import { BugId, SessionId, VillageId } from "../Domain/Ids.js"
 import { LeaseLost } from "../Domain/Lease.js"
@@ -29,7 +29,7 @@ import { RealtimeEvent } from "../Domain/Events.js"
  */
 export class RpcAuthentication extends RpcMiddleware.Tag<RpcAuthentication>()("bugbots/RpcAuthentication", {
   provides: CurrentPrincipal,
-  failure: Schema.Union(Unauthenticated, ServiceUnavailable),
+  failure: Schema.Union(Unauthenticated, ServiceUnavailable, RateLimited),
   wrap: true
 }) {}
 

@@ -1,13 +1,15 @@
 import { HttpLayerRouter, HttpServerRequest, Socket } from "@effect/platform"
 import { RpcSerialization, RpcServer } from "@effect/rpc"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { Auth } from "../Auth/Auth.js"
 import { AppConfig } from "../Config.js"
 import { withinLimit } from "../Http/Body.js"
 import { errorResponse } from "../Http/Envelope.js"
 import { bearerToken } from "../Auth/Bearer.js"
-import { CurrentPrincipal } from "../Auth/Principal.js"
+import { CurrentPrincipal, type Principal } from "../Auth/Principal.js"
+import { RateLimited } from "../Domain/Errors.js"
+import { RateLimits } from "../RateLimits/RateLimits.js"
 import { correlationId, withCorrelationId } from "../Correlation.js"
 import { Shutdown } from "../Shutdown.js"
 import { RpcHandlersLive } from "./Handlers.js"
@@ -24,10 +26,31 @@ export const RpcAuthenticationLive = Layer.effect(
   RpcAuthentication,
   Effect.gen(function* () {
     const auth = yield* Auth
-    return RpcAuthentication.of(({ headers, next }) =>
+    const limits = yield* RateLimits
+    /** Every call but these reads changes something, and counts against the principal's rate limit (contract §12). */
+    const reads = new Set(["ListBugs", "GetBug", "WatchRoom"])
+    const withinRateLimit = (principal: Principal, rpc: string) =>
+      reads.has(rpc)
+        ? Effect.void
+        : limits.principal(principal.id).pipe(
+            Effect.flatMap(
+              Option.match({
+                onNone: () => Effect.void,
+                onSome: (limited) =>
+                  Effect.fail(
+                    new RateLimited({
+                      message: "too many changes: this principal sent more mutating requests than BUGBOTS_RATE_LIMIT allows in its window",
+                      details: { retry_after_seconds: Math.max(1, Math.ceil(Duration.toSeconds(limited.retryAfter))) }
+                    })
+                  )
+              })
+            )
+          )
+    return RpcAuthentication.of(({ headers, next, rpc }) =>
       Effect.gen(function* () {
         const requestId = headers["x-request-id"] ?? (yield* correlationId) ?? randomUUID()
         return yield* auth.authenticate(bearerToken(headers.authorization) ?? "").pipe(
+          Effect.tap((principal) => withinRateLimit(principal, rpc._tag)),
           Effect.flatMap((principal) => Effect.provideService(next, CurrentPrincipal, principal)),
           withCorrelationId(requestId)
         )

@@ -32,7 +32,7 @@ const repoJson = (alias: string) =>
 const decodeVillages = decodeJsonRows(Village)
 const decodeRepos = decodeJsonRows(Repo)
 const settingsJson = (alias: string) =>
-  jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", ["updated_at", iso(`${alias}.updated_at`)]])
+  jsonObject(alias, [["village_id", `${alias}.id`], "sla_seconds", "analyze_new_bugs", ["updated_at", iso(`${alias}.updated_at`)]])
 const decodeSettings = decodeJsonRows(VillageSettings)
 const repoSettingsJson = (alias: string) =>
   jsonObject(alias, [["repo_id", `${alias}.id`], "comment_on_issues", ["updated_at", iso(`${alias}.updated_at`)]])
@@ -226,7 +226,8 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
       yield* find(id)
       const sla = JSON.stringify(update.sla_seconds ?? {})
       return yield* sql<{ json: string }>`
-        update villages v set sla_seconds = v.sla_seconds || ${sla}::text::jsonb, updated_at = now()
+        update villages v set sla_seconds = v.sla_seconds || ${sla}::text::jsonb,
+          analyze_new_bugs = coalesce(${update.analyze_new_bugs ?? null}::boolean, v.analyze_new_bugs), updated_at = now()
         where v.id = ${id} returning ${settingsSelect}`.pipe(Effect.flatMap(settingsOf), withDb)
     })
 
@@ -269,9 +270,13 @@ export class Villages extends Effect.Service<Villages>()("bugbots/Villages", {
     /** The village a repo belongs to, if the repo exists. */
     const villageOfRepo = (id: RepoId) => findRepo(id).pipe(Effect.map(Option.map((r) => r.village_id)))
 
+    /** The ids of the village's repos (no authorization: callers decide). */
+    const repoIdsOf = (id: VillageId) =>
+      sql<{ id: RepoId }>`select id from repos where village_id = ${id}`.pipe(withDb, Effect.map((rows) => rows.map((row) => row.id)))
+
     return {
       find, findRepo, get, create, list, setMember, grant, removeMember, createRepo, listRepos, provisionVillage, provisionRepo, reposOfGitHub,
-      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, authorizedRepo, repoSettings, updateRepoSettings, roleOfGitHubUser
+      villageOfRepo, slaPolicy, settings, updateSettings, projectOf, repoOfProject, authorizedRepo, repoSettings, updateRepoSettings, roleOfGitHubUser, repoIdsOf
     } as const
   }),
   dependencies: [Users.Default, Auth.Default]

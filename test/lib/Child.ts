@@ -46,10 +46,18 @@ export interface ChildService {
   readonly kill: (signal?: NodeJS.Signals) => Promise<void>
 }
 
+export interface SpawnOptions {
+  readonly stdout?: "inherit" | "pipe"
+  /** A fixed port (`restartablePort()`), for a service restarted where its clients left it. */
+  readonly port?: number
+  /** The bootstrap superuser's token; a restarted service is given the one it had. */
+  readonly rootToken?: string
+}
+
 /** The service as a separate `bun run src/main.ts` process (to kill it for real), against `databaseUrl`. */
-export const spawnService = (databaseUrl: string, env: Record<string, string> = {}): ChildService => {
-  const port = freePort()
-  const rootToken = `root_${randomBytes(16).toString("hex")}`
+export const spawnService = (databaseUrl: string, env: Record<string, string> = {}, options: SpawnOptions = {}): ChildService => {
+  const port = options.port ?? freePort()
+  const rootToken = options.rootToken ?? `root_${randomBytes(16).toString("hex")}`
   const child = Bun.spawn(["bun", "run", path.resolve(import.meta.dir, "../../src/main.ts")], {
     env: {
       ...process.env,
@@ -60,7 +68,7 @@ export const spawnService = (databaseUrl: string, env: Record<string, string> = 
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
       ...env
     },
-    stdout: "inherit",
+    stdout: options.stdout ?? "inherit",
     stderr: "inherit"
   })
   const baseUrl = `http://127.0.0.1:${port}`
