@@ -34,5 +34,8 @@ export default Effect.gen(function* () {
       primary key (repo_id, number)
     );
     create index pr_challenges_due_idx on pr_challenges (deadline_at) where status = 'PENDING';
+
+    -- Jobs of one series (meta.serial: a bot action's repo, number and marker) run one at a time.
+    create index jobs_serial_idx on jobs (kind, (meta ->> 'serial'), seq) where status in ('pending', 'running');
   `)
 })

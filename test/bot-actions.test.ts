@@ -138,6 +138,10 @@ describe("states", () => {
     expect(Date.parse(retry.body.next_attempt_at)).toBeGreaterThanOrEqual(before + 119_000)
     const row = await actionRow(svc.sql, action.id)
     expect(row!.lease_token).toBeNull()
+    const waiting = await root.get("/api/admin/bot-actions?status=RETRYABLE_FAILURE&limit=200")
+    expect(waiting.status).toBe(200)
+    expect(waiting.body.items.map((a: any) => a.id)).toContain(action.id)
+    expect(waiting.body.items.every((a: any) => a.status === "PENDING" && a.attempts > 0)).toBe(true)
     // Not due yet: a claim does not hand it out.
     const next = await claim({ limit: 50 })
     expect(next.body.actions.map((a: any) => a.id)).not.toContain(action.id)
@@ -214,6 +218,23 @@ describe("states", () => {
     expect((await report(action.id, { lease_token: claimed.lease_token, outcome: "SUCCEEDED" })).status).toBe(409)
     expect((await report(action.id, { lease_token: reclaimed.lease_token, outcome: "SUCCEEDED" })).body.status).toBe("DONE")
     expect((await report(crypto.randomUUID(), { lease_token: reclaimed.lease_token, outcome: "SUCCEEDED" })).status).toBe(404)
+  })
+
+  test("actions on one comment are handed out one at a time, oldest first", async () => {
+    const first = await enqueueAction(svc.sql, { repo_full_name: "serial/repo", number: 3, marker: "gate", body: "one" })
+    const second = await enqueueAction(svc.sql, { repo_full_name: "serial/repo", number: 3, marker: "gate", body: "two" })
+    const other = await enqueueAction(svc.sql, { repo_full_name: "serial/repo", number: 3, marker: "bug" })
+    const claimed = await claim({ limit: 50 })
+    const ids = claimed.body.actions.map((a: any) => a.id)
+    expect(ids).toContain(first.id)
+    expect(ids).toContain(other.id)
+    expect(ids).not.toContain(second.id)
+    expect((await claim({ limit: 50 })).body.actions.map((a: any) => a.id)).not.toContain(second.id)
+    const held = claimed.body.actions.find((a: any) => a.id === first.id)
+    expect((await report(first.id, { lease_token: held.lease_token, outcome: "SUCCEEDED" })).status).toBe(200)
+    const next = await claim({ limit: 50 })
+    expect(next.body.actions.map((a: any) => a.id)).toContain(second.id)
+    await svc.sql`update jobs set status = 'pending', lease_token = null, lease_expires_at = null where kind = 'github.action' and status = 'running'`
   })
 
   test("10 concurrent claimers never receive the same action", async () => {

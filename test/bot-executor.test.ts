@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { outcomeOfError } from "../src/BotActions/Execute.js"
+import { Duration, Effect } from "effect"
+import { execute, outcomeOfError } from "../src/BotActions/Execute.js"
+import { makeGitHubApp } from "../src/GitHub/Client.js"
 import { eventually } from "./lib/GitHub.js"
 import { appEnv, failures, type GitHubApi, startGitHubApi } from "./lib/GitHubApi.js"
 import { actionRow, enqueueAction, internalSecret } from "./lib/Internal.js"
@@ -52,6 +54,16 @@ describe("upserts", () => {
     const other = await enqueueAction(svc.sql, { repo_full_name: repo, number: 7, marker: "bug", body: "status" })
     expect((await settled(other.id)).status).toBe("done")
     expect(github.comments(repo, 7)).toHaveLength(2)
+  })
+
+  test("actions on one comment enqueued at once run one at a time, in order: one comment, the last text", async () => {
+    const repo = freshRepo()
+    const ids: Array<string> = []
+    for (let i = 1; i <= 6; i++) ids.push((await enqueueAction(svc.sql, { repo_full_name: repo, number: 12, marker: "gate", body: `version ${i}` })).id)
+    for (const id of ids) expect((await settled(id)).status).toBe("done")
+    expect(github.comments(repo, 12).map((c) => c.body)).toEqual(["<!-- bugbots:gate -->\nversion 6"])
+    const rows = await svc.sql`select started_at, finished_at from jobs where id in ${svc.sql(ids)} order by seq`
+    for (let i = 1; i < rows.length; i++) expect(rows[i].started_at.getTime()).toBeGreaterThanOrEqual(rows[i - 1].finished_at.getTime())
   })
 
   test("a marker pasted by a person is ignored: our own comment is created beside it, theirs untouched", async () => {
@@ -156,5 +168,23 @@ describe("errors become outcomes", () => {
     expect(outcomeOfError({ status: 502, message: "Bad Gateway" }).outcome).toBe("RETRYABLE_FAILURE")
     expect(outcomeOfError({ status: 410, message: "Gone" }).outcome).toBe("FAILED")
     expect(outcomeOfError({ status: 400, message: "Bad Request" }).outcome).toBe("FAILED")
+  })
+})
+
+describe("the client", () => {
+  test("writes of one installation are paced by BUGBOTS_GITHUB_WRITE_INTERVAL; other installations are not held up", async () => {
+    const app = makeGitHubApp({ appId: String(github.appId), privateKey: github.privateKeyPem, baseUrl: github.url, writeInterval: Duration.millis(400) })
+    const repo = freshRepo()
+    const run = (installation: number, number: number) =>
+      Effect.runPromise(execute(app, { type: "UPSERT_PR_COMMENT", installation_id: installation, repo_full_name: repo, number, marker: "m", body: "b" }))
+    const results = await Promise.all([run(880_001, 1), run(880_001, 2), run(880_001, 3), run(880_002, 4)])
+    expect(results.every((r) => r.outcome === "SUCCEEDED")).toBe(true)
+    const created = github.calls.filter((c) => c.method === "POST" && c.path.startsWith(`/repos/${repo}/issues/`))
+    expect(created).toHaveLength(4)
+    const at = (n: number) => created.find((c) => c.path.endsWith(`/issues/${n}/comments`))!.at
+    const paced = [at(1), at(2), at(3)].sort((a, b) => a - b)
+    expect(paced[1] - paced[0]).toBeGreaterThanOrEqual(300)
+    expect(paced[2] - paced[1]).toBeGreaterThanOrEqual(300)
+    expect(at(4)).toBeLessThan(paced[2])
   })
 })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import * as path from "node:path"
+import { freePort, untilReady } from "./lib/Child.js"
 import { appEnv, failures, type GitHubApi, startGitHubApi } from "./lib/GitHubApi.js"
 import { actionRow, enqueueAction, internalSecret } from "./lib/Internal.js"
 import { startService, type TestService } from "./lib/Service.js"
@@ -59,4 +60,29 @@ test("the reference worker claims, executes on GitHub and reports each action", 
   const again = await runWorker()
   expect(again.lines).toEqual([{ done: true, SUCCEEDED: 0, RETRYABLE_FAILURE: 0, FAILED: 0, LEASE_LOST: 0 }])
   expect(github.comments("acme/web", 4)).toHaveLength(1)
+})
+
+/** The service as a process of its own, its log lines read back. */
+const serviceLog = async (env: Record<string, string>) => {
+  const port = freePort()
+  const child = Bun.spawn(["bun", "run", path.join(import.meta.dir, "..", "src", "main.ts")], {
+    env: { ...process.env, DATABASE_URL: svc.databaseUrl, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  await untilReady(`http://127.0.0.1:${port}`, child)
+  await Bun.sleep(1500)
+  child.kill("SIGTERM")
+  const [stdout] = await Promise.all([new Response(child.stdout).text(), child.exited])
+  return stdout.split("\n").filter((line) => line.includes("bot-action executor"))
+}
+
+test("without App credentials the executor does not start and says so once; BUGBOTS_EXECUTOR=off says that instead", async () => {
+  const bare = await serviceLog({ BUGBOTS_INTERNAL_SECRET: internalSecret })
+  expect(bare).toHaveLength(1)
+  expect(bare[0]).toContain("not started")
+  expect(bare[0]).toContain("GITHUB_APP_ID")
+  const off = await serviceLog({ ...appEnv(github), BUGBOTS_EXECUTOR: "off" })
+  expect(off).toHaveLength(1)
+  expect(off[0]).toContain("BUGBOTS_EXECUTOR=off")
 })

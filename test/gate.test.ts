@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { isAllowlisted } from "../src/Domain/Gate.js"
 import { client } from "./lib/Client.js"
 import { makeUser } from "./lib/Fixtures.js"
-import { type Place, prCommentEvent, pullRequestEvent } from "./lib/Examples.js"
+import { example, type Place, prCommentEvent, pullRequestEvent } from "./lib/Examples.js"
 import { deliver, deliveryRow, eventually, githubId, webhookSecret } from "./lib/GitHub.js"
 import { appEnv, type GitHubApi, startGitHubApi } from "./lib/GitHubApi.js"
 import { internalSecret, signedPost } from "./lib/Internal.js"
@@ -177,6 +177,36 @@ describe("paths", () => {
     await svc.sql`update pr_challenges set deadline_at = now() - interval '1 second' where repo_id = ${repoId} and number = 9`
     await Bun.sleep(400)
     expect((await actionsFor(place, 9)).length).toBe(1)
+  })
+})
+
+describe("installation removed and added", () => {
+  const installationEvent = (action: string, place: Place, installationId: number) => {
+    const payload = example("installation", action)
+    payload.installation = { ...payload.installation, id: installationId, account: { ...payload.installation.account, id: place.ownerId, login: place.ownerLogin } }
+    payload.repositories = [{ id: place.repoId, name: place.repoName, full_name: fullName(place), private: false }]
+    return payload
+  }
+
+  test("while the App is not installed nothing is challenged or closed; installed again, the overdue pull request is closed", async () => {
+    const { place, repoId } = await gatedRepo()
+    await send("pull_request", pullRequestEvent("opened", place, 70, { login: "jack" }))
+    expect((await challengeOf(repoId, 70)).body.status).toBe("PENDING")
+    await send("installation", installationEvent("deleted", place, place.installationId))
+    await send("pull_request", pullRequestEvent("opened", place, 71, { login: "kate" }))
+    expect((await challengeOf(repoId, 71)).status).toBe(404)
+    await svc.sql`update pr_challenges set deadline_at = now() - interval '1 second' where repo_id = ${repoId} and number = 70`
+    await Bun.sleep(500)
+    expect((await challengeOf(repoId, 70)).body.status).toBe("PENDING")
+    expect((await actionsFor(place, 70)).map((a: any) => a.type)).toEqual(["UPSERT_PR_COMMENT"])
+
+    const again = githubId()
+    await send("installation", installationEvent("created", place, again))
+    await eventually(async () => (await challengeOf(repoId, 70)).body.status === "EXPIRED", 5000, "expiry once installed")
+    await eventually(async () => github.pull(fullName(place), 70).state === "closed", 10_000, "the close")
+    const [close] = await svc.sql`select payload from jobs where kind = 'github.action' and payload ->> 'type' = 'CLOSE_PR_WITH_COMMENT'
+                                  and payload ->> 'repo_full_name' = ${fullName(place)} and (payload ->> 'number')::int = 70`
+    expect(close.payload.installation_id).toBe(again)
   })
 })
 

@@ -27,7 +27,8 @@ export class BotActionAdminApi extends HttpApiGroup.make("botActionAdmin")
       .annotate(
         OpenApi.Description,
         "Bot actions, newest first (superuser only). States: PENDING (due, or waiting for a retry after a RETRYABLE_FAILURE: " +
-          "attempts > 0 and next_attempt_at set), CLAIMED (under a lease), DONE, FAILED (refused by GitHub, or out of attempts)."
+          "attempts > 0 and next_attempt_at set), CLAIMED (under a lease), DONE, FAILED (refused by GitHub, or out of attempts). " +
+          "?status=RETRYABLE_FAILURE selects the PENDING actions waiting after a failed attempt."
       )
   )
   .add(

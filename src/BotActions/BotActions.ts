@@ -27,6 +27,10 @@ export const actionKind = "github.action"
 /** The named backoff of failed attempts: exponential from `base` with jitter, each wait capped at 10 minutes. */
 export const botActionRetry = (base: Duration.Duration) => backoff(base) as Schedule.Schedule<unknown, unknown>
 
+/** Actions on one comment run one at a time, in order: the last one's text is the comment's. */
+export const serialOf = (action: Pick<BotActionPayload, "repo_full_name" | "number" | "marker">) =>
+  `${action.repo_full_name}#${action.number}:${action.marker}`
+
 const jobStatuses: Record<BotActionStatus, JobStatus> = { PENDING: "pending", CLAIMED: "running", DONE: "done", FAILED: "failed" }
 
 /** An action job as the API shows it, built by PostgreSQL from the row (alias `j`). */
@@ -78,7 +82,13 @@ export class BotActions extends Effect.Service<BotActions>()("bugbots/BotActions
           kind: actionKind,
           key: null,
           payload: JSON.stringify(action),
-          meta: { type: action.type, repo_full_name: action.repo_full_name, number: action.number, marker: action.marker },
+          meta: {
+            type: action.type,
+            repo_full_name: action.repo_full_name,
+            number: action.number,
+            marker: action.marker,
+            serial: serialOf(action)
+          },
           maxAttempts: config.botActionMaxAttempts,
           correlationId: id
         })
@@ -139,12 +149,14 @@ export class BotActions extends Effect.Service<BotActions>()("bugbots/BotActions
 
     const list = Effect.fn("BotActions.list")(function* (
       principal: Principal,
-      statuses: ReadonlyArray<BotActionStatus> | undefined,
+      statuses: ReadonlyArray<BotActionStatus | "RETRYABLE_FAILURE"> | undefined,
       limit: number,
       cursor: string | undefined
     ) {
       yield* requireSuperuser(principal)
-      const page = yield* jobs.list(actionKind, statuses?.map((s) => jobStatuses[s]), rendered, limit, cursor).pipe(withDb)
+      const states = statuses?.flatMap((s) => (s === "RETRYABLE_FAILURE" ? [] : [jobStatuses[s]]))
+      const retrying = statuses?.includes("RETRYABLE_FAILURE") ?? false
+      const page = yield* jobs.list(actionKind, states, rendered, limit, cursor, undefined, retrying).pipe(withDb)
       return { items: yield* decodeActions(page.items.map((json) => ({ json }))), next_cursor: page.next_cursor }
     })
 

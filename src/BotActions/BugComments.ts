@@ -36,7 +36,7 @@ export const bugStatusComment = Effect.gen(function* () {
                 || case when b.resolution_notes is not null and b.status in ('resolved', 'closed') then chr(10) || chr(10) || b.resolution_notes else '' end
             ) as payload,
             jsonb_build_object('type', 'UPSERT_ISSUE_COMMENT', 'repo_full_name', r.full_name, 'number', b.issue_number, 'marker', 'bug',
-              'bug_id', b.id, 'bug_version', b.version) as meta,
+              'bug_id', b.id, 'bug_version', b.version, 'serial', r.full_name || '#' || b.issue_number || ':bug') as meta,
             ${config.botActionMaxAttempts}::int as max_attempts, ${change.correlationId}::text as correlation_id
           from b
           join repos r on r.id = b.repo_id and r.comment_on_issues

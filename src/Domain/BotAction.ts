@@ -53,8 +53,10 @@ export class BotAction extends Schema.Class<BotAction>("BotAction")({
 
 export const ListBotActionsParams = Schema.Struct({
   status: Schema.optional(
-    Schema.compose(Schema.split(","), Schema.Array(BotActionStatus)).annotations({
-      description: "comma-separated states: PENDING, CLAIMED, DONE, FAILED (the dead letter)"
+    Schema.compose(Schema.split(","), Schema.Array(Schema.Union(BotActionStatus, Schema.Literal("RETRYABLE_FAILURE")))).annotations({
+      description:
+        "comma-separated states: PENDING, CLAIMED, DONE, FAILED (the dead letter); RETRYABLE_FAILURE selects the PENDING actions " +
+        "waiting for a retry after a failed attempt"
     })
   ),
   ...PageParams

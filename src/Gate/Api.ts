@@ -34,7 +34,8 @@ export class GateApi extends HttpApiGroup.make("gate")
           "comment asking for /verify. synchronize and ready_for_review leave an existing challenge alone; reopened challenges again " +
           "unless VERIFIED or EXEMPT; closed turns a PENDING challenge CLOSED (settled ones keep their status). /verify counts from the " +
           "pull request's author, /approve from an admin or maintainer of the village (a bugbots user with that github_id). Every " +
-          "comment, and the close of an expired pull request, is a bot action (marker gate)."
+          "comment, and the close of an expired pull request, is a bot action (marker gate). While the App is not installed on the " +
+          "repo (removed, deleted, suspended) nothing is challenged and overdue challenges wait until it is installed again."
       )
   )
   .add(

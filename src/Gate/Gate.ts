@@ -9,6 +9,7 @@ import { Challenge, type ChallengeStatus, GateSettings, isAllowlisted, isBot, ty
 import type { RepoId, VillageId } from "../Domain/Ids.js"
 import { decodeJsonRows, iso, jsonObject } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
+import { Installations } from "../Villages/Installations.js"
 import { Villages } from "../Villages/Villages.js"
 
 const settingsJson = (alias: string) =>
@@ -53,6 +54,7 @@ export class Gate extends Effect.Service<Gate>()("bugbots/Gate", {
     const sql = yield* SqlClient.SqlClient
     const villages = yield* Villages
     const actions = yield* BotActions
+    const installations = yield* Installations
     const settingsSelect = sql.literal(`${settingsJson("g")}::text as json`)
     const challengeSelect = sql.literal(`${challengeJson("c")}::text as json`)
 
@@ -130,6 +132,7 @@ export class Gate extends Effect.Service<Gate>()("bugbots/Gate", {
         yield* sql`update pr_challenges set status = 'CLOSED', updated_at = now() where repo_id = ${pr.repo.id} and number = ${pr.number} and status = 'PENDING'`
         return
       }
+      if (Option.isNone(yield* installations.liveInstallation(pr.repo.id))) return
       const gate = yield* settingsRow(pr.repo.id)
       if (Option.isNone(gate) || !gate.value.enabled) return
       const author = pull.user.login
@@ -184,33 +187,41 @@ export class Gate extends Effect.Service<Gate>()("bugbots/Gate", {
     /** Expires up to `sweepBatch` pending challenges past their deadline, each closing its pull request. */
     const sweep = sql.withTransaction(
       Effect.gen(function* () {
-        const due = yield* sql<{ repo_id: RepoId; number: number; installation_id: string | null; repo_full_name: string; author: string; deadline_at: Date }>`
-          update pr_challenges c set status = 'EXPIRED', updated_at = now()
-          where (c.repo_id, c.number) in (
-            select repo_id, number from pr_challenges where status = 'PENDING' and deadline_at <= now()
-            order by deadline_at limit ${sweepBatch} for update skip locked)
-          returning c.repo_id, c.number, c.installation_id::text, c.repo_full_name, c.author, c.deadline_at`
+        const due = yield* sql<{ repo_id: RepoId; number: number; repo_full_name: string; author: string; deadline_at: Date }>`
+          select repo_id, number, repo_full_name, author, deadline_at from pr_challenges
+          where status = 'PENDING' and deadline_at <= now()
+          order by deadline_at limit ${sweepBatch} for update skip locked`
+        let expired = 0
         for (const row of due) {
-          if (row.installation_id === null) continue
+          // While the App is not installed on the repo nothing can be done there: the challenge waits.
+          const installation = yield* installations.liveInstallation(row.repo_id)
+          if (Option.isNone(installation)) continue
+          expired++
+          yield* sql`
+            update pr_challenges set status = 'EXPIRED', installation_id = ${installation.value}, updated_at = now()
+            where repo_id = ${row.repo_id} and number = ${row.number}`
           yield* actions.enqueue({
             type: "CLOSE_PR_WITH_COMMENT",
-            installation_id: Number(row.installation_id),
+            installation_id: installation.value,
             repo_full_name: row.repo_full_name,
             number: row.number,
             marker: "gate",
             body: `Closed: @${row.author} did not comment \`/verify\` before the deadline (${row.deadline_at.toISOString()}). Reopen it and comment \`/verify\` to continue.`
           })
         }
-        return due.length
+        return expired
       })
     )
 
     return { settings, update, challenge, onPullRequest, onComment, sweep } as const
   }),
-  dependencies: [Villages.Default, BotActions.Default]
+  dependencies: [Villages.Default, BotActions.Default, Installations.Default]
 }) {}
 
-/** Every instance sweeps deadlines every `BUGBOTS_GATE_SWEEP`; each expired challenge is closed once. */
+/**
+ * Every instance sweeps deadlines every `BUGBOTS_GATE_SWEEP`; each expired challenge is closed once,
+ * as the installation that covers its repo then (one removed or suspended meanwhile: it waits).
+ */
 export const GateSweeperLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const config = yield* AppConfig

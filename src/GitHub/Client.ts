@@ -51,7 +51,8 @@ export const makeGitHubApp = (options: GitHubAppOptions) => {
     userAgent: "bugbots",
     // Rate limits are not waited out inside a request: the error carries `retry-after` /
     // `x-ratelimit-reset`, and the caller schedules its next attempt by them.
-    throttle: { id, ...pacing, onRateLimit: () => false, onSecondaryRateLimit: () => false },
+    // With no pacing asked for, the throttling plugin's limiters are left out of every request.
+    throttle: { id, enabled: interval > 0, ...pacing, onRateLimit: () => false, onSecondaryRateLimit: () => false },
     // 5xx and network errors are retried twice in place; 429 is the caller's, like 4xx.
     retry: { retries: 2, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }

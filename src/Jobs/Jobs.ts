@@ -268,15 +268,22 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         return yield* Deferred.await(stored)
       })
 
-    /** Claims up to `limit` due jobs of `kind` for `lease`: concurrent claimers skip each other's rows. */
+    /**
+     * Claims up to `limit` due jobs of `kind` for `lease`: concurrent claimers skip each other's rows.
+     * Jobs that share a `meta.serial` run one at a time, oldest first: one is claimable only while
+     * none of its series is running or queued before it (two edits of one GitHub comment, say).
+     */
     const claim = (kind: string, limit: number, lease: Duration.Duration) =>
       sql<ClaimedJob>`
         update jobs
         set status = 'running', lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => ${Duration.toSeconds(lease)}),
             started_at = now(), updated_at = now()
         where id in (
-          select id from jobs
+          select id from jobs j
           where kind = ${kind} and status = 'pending' and run_at <= now()
+            and (j.meta ->> 'serial' is null or not exists (
+              select 1 from jobs e where e.kind = j.kind and e.meta ->> 'serial' = j.meta ->> 'serial' and e.status in ('pending', 'running')
+                and (e.status = 'running' or e.seq < j.seq)))
           order by run_at, seq
           limit ${limit}
           for update skip locked)
@@ -397,13 +404,18 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       render: string,
       limit: number,
       cursor: string | undefined,
-      where?: JobSelector
+      where?: JobSelector,
+      /** Pending jobs that have failed an attempt are listed too (a retry's wait), whatever `statuses` says. */
+      retrying = false
     ) =>
       Effect.gen(function* () {
         const after = yield* decodeCursor(cursor, SeqCursor)
         const conds = [sql`j.kind = ${kind}`]
         if (where !== undefined) conds.push(selecting(where))
-        if (statuses !== undefined && statuses.length > 0) conds.push(sql`j.status in ${sql.in(statuses)}`)
+        const byStatus = statuses !== undefined && statuses.length > 0 ? sql`j.status in ${sql.in(statuses)}` : undefined
+        const waiting = retrying ? sql`(j.status = 'pending' and j.attempts > 0)` : undefined
+        if (byStatus !== undefined && waiting !== undefined) conds.push(sql`(${byStatus} or ${waiting})`)
+        else if (byStatus !== undefined || waiting !== undefined) conds.push((byStatus ?? waiting)!)
         if (after !== undefined) conds.push(sql`j.seq < ${after[0]}`)
         const rows = yield* sql<{ json: string; seq: string }>`
           select ${sql.literal(render)}::text as json, j.seq from jobs j where ${sql.and(conds)} order by j.seq desc limit ${limit + 1}`

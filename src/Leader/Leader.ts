@@ -117,7 +117,8 @@ export class Leader extends Effect.Service<Leader>()("bugbots/Leader", {
       const rows = yield* sql<{ application_name: string; backend_start: Date }>`
         select a.application_name, a.backend_start
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
-        where l.locktype = 'advisory' and l.classid = ${lockKey[0]} and l.objid = ${lockKey[1]} and l.objsubid = 2 and l.granted`
+        where l.locktype = 'advisory' and l.classid = ${lockKey[0]} and l.objid = ${lockKey[1]} and l.objsubid = 2 and l.granted
+          and l.database = (select oid from pg_database where datname = current_database())`
       return Option.map(
         Option.fromNullable(rows[0]),
         (row): LeaderInfo => ({ instance_id: row.application_name.slice(applicationNamePrefix.length), since: row.backend_start })

@@ -1,4 +1,4 @@
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../Auth/Middleware.js"
 import { JsonBody } from "../Http/JsonBody.js"
@@ -73,6 +73,11 @@ export class VillagesApi extends HttpApiGroup.make("villages")
       .addSuccess(RepoSettings)
       .addError(NotFound)
       .addError(Forbidden)
+      .annotate(
+        OpenApi.Description,
+        "Admins and maintainers. comment_on_issues: a claim, awaiting_verification and a resolution (resolved, closed) of a bug from a " +
+          "GitHub issue upsert one comment on the issue (marker bug, a bot action) while the repo has a live installation."
+      )
   )
   .middleware(Authentication)
   .middleware(JsonBody)
@@ -86,6 +91,12 @@ export class GitHubAppStatusApi extends HttpApiGroup.make("githubAppStatus")
       .addSuccess(GitHubAppStatus)
       .addError(NotFound)
       .addError(Forbidden)
+      .annotate(
+        OpenApi.Description,
+        "The GitHub App's installation on the repo (readers of the repo), from what installation and installation_repositories " +
+          "deliveries recorded: the live link if there is one, else the latest. installed: linked, not removed, not deleted (a " +
+          "suspended installation is installed, suspended: true). A repo never installed has nulls and updated_at null."
+      )
   )
   .middleware(Authentication)
   .prefix("/api/v1") {}

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { RepoId, VillageId } from "../Domain/Ids.js"
 import type { Principal } from "../Auth/Principal.js"
 import { GitHubAppStatus } from "../Domain/Village.js"
@@ -147,13 +147,21 @@ export class Installations extends Effect.Service<Installations>()("bugbots/Inst
           order by removed_at is null desc, added_at desc limit 1) l on true
         left join github_installations i on i.id = l.installation_id`
 
+    /** The installation that can act on a repo now (linked, not removed, deleted or suspended), if any. */
+    const liveInstallation = (repoId: RepoId) =>
+      sql<{ id: string }>`
+        select l.installation_id::text as id from github_installation_repos l
+        join github_installations i on i.id = l.installation_id and i.deleted_at is null and i.suspended_at is null
+        where l.repo_id = ${repoId} and l.removed_at is null
+        order by l.added_at desc limit 1`.pipe(Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => Number(row.id))))
+
     /** `GET /api/v1/repos/{id}/github-app-status`: to readers of the repo. */
     const appStatus = Effect.fn("Installations.appStatus")(function* (principal: Principal, repoId: RepoId) {
       yield* villages.authorizedRepo(principal, repoId, "read")
       return (yield* decodeStatus(yield* statusOf(repoId).pipe(withDb)))[0]!
     })
 
-    return { created, deleted, suspended, unsuspended, reposAdded, reposRemoved, repositoryOf, appStatus, installedRepos } as const
+    return { created, deleted, suspended, unsuspended, reposAdded, reposRemoved, repositoryOf, appStatus, installedRepos, liveInstallation } as const
   }),
   dependencies: [Villages.Default]
 }) {}

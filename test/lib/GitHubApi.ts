@@ -16,6 +16,8 @@ export interface Call {
   readonly body: unknown
   readonly authorization: string | null
   readonly status: number
+  /** When it was answered (ms since the epoch). */
+  readonly at: number
 }
 
 export interface Comment {
@@ -250,7 +252,7 @@ export const startGitHubApi = async (options: { readonly appId?: number; readonl
       const body: unknown = text.length > 0 ? JSON.parse(text) : undefined
       const authorization = req.headers.get("authorization")
       const record = (status: number) =>
-        calls.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, authorization, status })
+        calls.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, authorization, status, at: Date.now() })
       remaining--
 
       const plan = planned.find((p) => p.times > 0 && p.method === req.method && p.path.test(url.pathname))

@@ -53,12 +53,14 @@ export const enqueueAction = async (sql: InstanceType<typeof Bun.SQL>, fields: A
     installation_id: fields.installation_id ?? 1,
     repo_full_name: fields.repo_full_name ?? "octo-org/octo-repo",
     number: fields.number ?? 1,
-    marker: fields.marker ?? "test",
+    // A marker of its own unless asked: actions on one comment (repo, number, marker) run one at a time.
+    marker: fields.marker ?? `t-${randomUUID().slice(0, 8)}`,
     body: fields.body ?? `hello ${randomUUID()}`
   }
   const [row] = await sql`
     insert into jobs (kind, key, payload, meta, status, max_attempts, run_at)
-    values ('github.action', null, ${JSON.stringify(payload)}::text::jsonb, '{}'::jsonb, 'pending', ${maxAttempts}, now())
+    values ('github.action', null, ${JSON.stringify(payload)}::text::jsonb,
+            ${JSON.stringify({ serial: `${payload.repo_full_name}#${payload.number}:${payload.marker}` })}::text::jsonb, 'pending', ${maxAttempts}, now())
     returning id`
   await sql`select pg_notify('bugbots_jobs', 'github.action')`
   return { id: row.id as string, payload }
