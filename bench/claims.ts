@@ -10,7 +10,7 @@
  * CPU ms per item of the process that does the work — the service for bugbots, this process for the
  * queues, which run in it — and of the PostgreSQL backends of the side's database.
  *
- * Knobs: BENCH_CLAIM_BUGS (default 20000), BENCH_JOBS (default 20000), BENCH_AGENTS (default 8),
+ * Knobs: BENCH_CLAIM_BUGS (default 20000), BENCH_JOBS (default 60000), BENCH_AGENTS (default 8),
  * BENCH_SECONDS, BENCH_ROUNDS.
  */
 import { Logger, makeWorkerUtils, run } from "graphile-worker"
@@ -21,7 +21,7 @@ import { BugbotsClient, makeClient } from "../src/Rpc/Client.js"
 import { alternate, alternating, cpuMs, fmt, freshDatabase, median, quantile, ranWith, ratio, spawnService, table, windowMs } from "./lib.js"
 
 const bugCount = Number(process.env.BENCH_CLAIM_BUGS ?? 20_000)
-const jobCount = Number(process.env.BENCH_JOBS ?? 20_000)
+const jobCount = Number(process.env.BENCH_JOBS ?? 60_000)
 const concurrency = Number(process.env.BENCH_AGENTS ?? 8)
 const warmupMs = 1000
 const token = "bench-root-token"
