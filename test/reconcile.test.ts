@@ -90,6 +90,11 @@ describe("the reconciler", () => {
     expect(bugs.find((b) => b.issue_number === 12).severity).toBe("critical")
     expect(bugs.find((b) => b.issue_number === 1).status).toBe("open")
 
+    // Discrepancies are counted on /metrics (the registry is the process's: other services here count too).
+    const metrics = await (await fetch(`${svc.baseUrl}/metrics`)).text()
+    const created = /^bugbots_reconcile_discrepancies_total\{kind="created"\} (\d+)/m.exec(metrics)
+    expect(Number(created?.[1])).toBeGreaterThanOrEqual(2 * 149)
+
     // The next run lists from the newest change it took (GitHub's `since` includes it): nothing changes.
     const again = await root.post(`/api/repos/${repo.id}/reconcile`, {})
     expect(again.body).toMatchObject({ status: "succeeded", created: 0, updated: 0, resolved: 0, reopened: 0, unchanged: 1 })

@@ -15,6 +15,12 @@ export const realtimeEvents = Metric.counter("bugbots_realtime_events_total", {
   incremental: true
 })
 
+/** Issues whose bug the reconciler found out of line with GitHub, by what it did (a dry run counts too). */
+export const reconcileDiscrepancies = Metric.counter("bugbots_reconcile_discrepancies_total", {
+  description: "Issues whose bug the reconciler found out of line with GitHub, by kind (created, updated, resolved, reopened)",
+  incremental: true
+})
+
 export const webhookDeliveries = Metric.gauge("bugbots_webhook_deliveries", { description: "Webhook deliveries (jobs github.delivery) by status" })
 export const botActions = Metric.gauge("bugbots_bot_actions", { description: "Bot actions (jobs github.action) by status" })
 export const leasesActive = Metric.gauge("bugbots_leases_active", { description: "Live leases: bugs claimed by agents (kind=bug), jobs held by workers (kind=job)" })

@@ -1,16 +1,18 @@
 import { SqlClient } from "@effect/sql"
 import { Data, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
+import { requireSuperuser } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
 import { retryAfterOf, type HttpError } from "../BotActions/Execute.js"
 import { Bugs } from "../Bugs/Bugs.js"
 import { AppConfig } from "../Config.js"
 import type { UpstreamOutcome } from "../Domain/BugLifecycle.js"
-import { Conflict, Forbidden, ServiceUnavailable } from "../Domain/Errors.js"
+import { Conflict, ServiceUnavailable } from "../Domain/Errors.js"
 import type { RepoId } from "../Domain/Ids.js"
 import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
 import { type PlannedChange, ReconcileRun, type RecoveryResult } from "../Domain/Reconcile.js"
 import { type GitHubApp, GitHubClient } from "../GitHub/Client.js"
 import { Leader } from "../Leader/Leader.js"
+import { reconcileDiscrepancies } from "../Metrics/Series.js"
 import { decodeJsonRows } from "../Sql/Json.js"
 import { withDb } from "../Sql/Retry.js"
 import { type InstalledRepo, Installations } from "../Villages/Installations.js"
@@ -32,12 +34,6 @@ const perPage = 100
 const deliveryWindow = Duration.days(3)
 /** Tries of one page that GitHub rate-limits, each after the wait it asks for. */
 const rateLimitTries = 3
-
-/** Discrepancies between GitHub and the bugs, by kind, as the reconciler finds them (a dry run counts too). */
-const discrepancies = Metric.counter("bugbots_reconcile_discrepancies_total", {
-  description: "issues whose bug the reconciler found out of line with GitHub (created, updated, resolved or reopened)",
-  incremental: true
-})
 
 const ListedIssue = Schema.Struct({ ...Issue.fields, pull_request: Schema.optional(Schema.Unknown) })
 const decodeIssues = Schema.decodeUnknown(Schema.Array(ListedIssue))
@@ -188,7 +184,7 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
               : (yield* sql.withTransaction(bugs.syncFromUpstream(upstream)).pipe(withDb)).outcome
             counts[outcome]++
             if (outcome === "unchanged") return
-            yield* Metric.increment(Metric.tagged(discrepancies, "kind", outcome))
+            yield* Metric.increment(Metric.tagged(reconcileDiscrepancies, "kind", outcome))
             if (dryRun) planned.push({ issue_number: issue.number, issue_id: issue.id, title: issue.title, change: changeOf[outcome] })
           })
 
@@ -329,9 +325,7 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
 
     /** `POST /admin/webhook-deliveries/recover`. */
     const recoverNow = Effect.fn("Reconciler.recoverNow")(function* (principal: Principal, dryRun: boolean) {
-      if (!(principal.type === "user" && principal.is_superuser)) {
-        return yield* new Forbidden({ message: "only a superuser can run missed-delivery recovery" })
-      }
+      yield* requireSuperuser(principal, "run missed-delivery recovery")
       return yield* recover(dryRun).pipe(Effect.catchTag("GitHubFailure", (e) => Effect.fail(new ServiceUnavailable({ message: `GitHub: ${e.message}` }))))
     })
 
