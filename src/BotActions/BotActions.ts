@@ -1,4 +1,5 @@
 import type { HttpServerRequest } from "@effect/platform"
+import { requireSuperuser } from "../Auth/Policy.js"
 import { SqlClient } from "@effect/sql"
 import { DateTime, Duration, Effect, Option, ParseResult, Redacted, type Schedule, Schema } from "effect"
 import type { Principal } from "../Auth/Principal.js"
@@ -12,7 +13,7 @@ import {
   type BotActionStatus,
   type ClaimedAction
 } from "../Domain/BotAction.js"
-import { Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import { NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
 import { InvalidSignature } from "../Domain/Webhook.js"
 import { withinLimit } from "../Http/Body.js"
 import { backoff, Jobs, type JobStatus, type Outcome } from "../Jobs/Jobs.js"
@@ -142,18 +143,13 @@ export class BotActions extends Effect.Service<BotActions>()("bugbots/BotActions
       return action
     })
 
-    const requireSuperuser = (principal: Principal) =>
-      principal.type === "user" && principal.is_superuser
-        ? Effect.void
-        : Effect.fail(new Forbidden({ message: "only a superuser can see and retry bot actions" }))
-
     const list = Effect.fn("BotActions.list")(function* (
       principal: Principal,
       statuses: ReadonlyArray<BotActionStatus | "RETRYABLE_FAILURE"> | undefined,
       limit: number,
       cursor: string | undefined
     ) {
-      yield* requireSuperuser(principal)
+      yield* requireSuperuser(principal, "see and retry bot actions")
       const states = statuses?.flatMap((s) => (s === "RETRYABLE_FAILURE" ? [] : [jobStatuses[s]]))
       const retrying = statuses?.includes("RETRYABLE_FAILURE") ?? false
       const page = yield* jobs.list(actionKind, states, rendered, limit, cursor, undefined, retrying).pipe(withDb)
@@ -162,7 +158,7 @@ export class BotActions extends Effect.Service<BotActions>()("bugbots/BotActions
 
     /** Queues a settled action (`DONE` or `FAILED`) again with fresh attempts. */
     const retry = Effect.fn("BotActions.retry")(function* (principal: Principal, id: string) {
-      yield* requireSuperuser(principal)
+      yield* requireSuperuser(principal, "see and retry bot actions")
       const queued = yield* jobs.requeue(actionKind, { id }, rendered).pipe(withDb)
       if (queued.length > 0) return (yield* decodeActions(queued))[0]
       const action = yield* find(id)

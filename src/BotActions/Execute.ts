@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { BotActionPayload } from "../Domain/BotAction.js"
-import type { GitHubApp } from "../GitHub/Client.js"
+import { type GitHubApp, type HttpError, isRateLimited, retryAfterOf } from "../GitHub/Client.js"
 
 /**
  * Executes one bot action on GitHub (contract §10), from its payload alone: what an in-process
@@ -23,26 +23,6 @@ export type Execution =
   | { readonly outcome: "RETRYABLE_FAILURE"; readonly error: string; readonly retry_after_seconds?: number }
   | { readonly outcome: "FAILED"; readonly error: string }
 
-export interface HttpError {
-  readonly status?: number
-  readonly message?: string
-  readonly response?: { readonly headers?: Record<string, string | number | undefined> }
-}
-
-const header = (error: HttpError, name: string) => {
-  const value = error.response?.headers?.[name]
-  return value === undefined ? undefined : String(value)
-}
-
-/** When GitHub says to come back: `retry-after` seconds, else the rate limit's reset (`x-ratelimit-reset`, epoch seconds). */
-export const retryAfterOf = (error: HttpError, now: number) => {
-  const after = Number(header(error, "retry-after"))
-  if (Number.isFinite(after) && after >= 0 && header(error, "retry-after") !== undefined) return Math.ceil(after)
-  const reset = Number(header(error, "x-ratelimit-reset"))
-  if (header(error, "x-ratelimit-remaining") === "0" && Number.isFinite(reset)) return Math.max(0, Math.ceil(reset - now / 1000))
-  return undefined
-}
-
 /**
  * Errors to outcomes (contract §10): network errors, 5xx, 429 and rate-limit 403s (primary: no
  * requests remaining; secondary: GitHub's message, or a `retry-after`) are retryable, with GitHub's
@@ -57,11 +37,7 @@ export const outcomeOfError = (cause: unknown, now = Date.now()): Execution => {
     wait === undefined ? { outcome: "RETRYABLE_FAILURE", error: message } : { outcome: "RETRYABLE_FAILURE", error: message, retry_after_seconds: wait }
   if (status === undefined || status >= 500) return retryable(after)
   if (status === 429) return retryable(after)
-  if (status === 403) {
-    const rateLimited =
-      header(error, "x-ratelimit-remaining") === "0" || header(error, "retry-after") !== undefined || /rate limit/i.test(error.message ?? "")
-    return rateLimited ? retryable(after) : { outcome: "FAILED", error: message }
-  }
+  if (status === 403) return isRateLimited(error) ? retryable(after) : { outcome: "FAILED", error: message }
   return { outcome: "FAILED", error: message }
 }
 

@@ -15,6 +15,36 @@ import { AppConfig } from "../Config.js"
  * recovery all go through here.
  */
 
+/** What Octokit rejects with (a `RequestError`), as far as GitHub's answer is read here. */
+export interface HttpError {
+  readonly status?: number
+  readonly message?: string
+  readonly response?: { readonly headers?: Record<string, string | number | undefined> }
+}
+
+const header = (error: HttpError, name: string) => {
+  const value = error.response?.headers?.[name]
+  return value === undefined ? undefined : String(value)
+}
+
+/** When GitHub says to come back: `retry-after` seconds, else the rate limit's reset (`x-ratelimit-reset`, epoch seconds). */
+export const retryAfterOf = (error: HttpError, now: number) => {
+  const after = Number(header(error, "retry-after"))
+  if (Number.isFinite(after) && after >= 0 && header(error, "retry-after") !== undefined) return Math.ceil(after)
+  const reset = Number(header(error, "x-ratelimit-reset"))
+  if (header(error, "x-ratelimit-remaining") === "0" && Number.isFinite(reset)) return Math.max(0, Math.ceil(reset - now / 1000))
+  return undefined
+}
+
+/**
+ * Whether GitHub refused for a rate limit: a 429, or a 403 that is one (primary: no requests
+ * remaining; secondary: GitHub's message, or a `retry-after`). Other 403s are refusals.
+ */
+export const isRateLimited = (error: HttpError) =>
+  error.status === 429 ||
+  (error.status === 403 &&
+    (header(error, "x-ratelimit-remaining") === "0" || header(error, "retry-after") !== undefined || /rate limit/i.test(error.message ?? "")))
+
 export const GitHubOctokit = Octokit.plugin(throttling, retry)
 export type GitHubOctokit = InstanceType<typeof GitHubOctokit>
 

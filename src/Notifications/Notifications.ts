@@ -1,11 +1,11 @@
 import { PgClient } from "@effect/sql-pg"
 import { DateTime, Effect, Option, Redacted } from "effect"
-import { authorize } from "../Auth/Policy.js"
+import { authorize, requireSuperuser } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
 import { Bugs } from "../Bugs/Bugs.js"
 import type { Bug } from "../Domain/Bug.js"
 import { AppConfig } from "../Config.js"
-import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import { NotFound, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
 import type { VillageId } from "../Domain/Ids.js"
 import {
   type CreateChannel,
@@ -174,25 +174,20 @@ export class Notifications extends Effect.Service<Notifications>()("bugbots/Noti
       return rows[0].claimed
     })
 
-    const requireSuperuser = (principal: Principal) =>
-      principal.type === "user" && principal.is_superuser
-        ? Effect.void
-        : Effect.fail(new Forbidden({ message: "only a superuser can see and retry notification deliveries" }))
-
     const deliveries = Effect.fn("Notifications.deliveries")(function* (
       principal: Principal,
       statuses: ReadonlyArray<NotificationDeliveryStatus> | undefined,
       limit: number,
       cursor: string | undefined
     ) {
-      yield* requireSuperuser(principal)
+      yield* requireSuperuser(principal, "see and retry notification deliveries")
       const page = yield* jobs.list(deliveryKind, statuses?.map((s) => jobStatuses[s]), renderedDelivery, limit, cursor).pipe(withDb)
       return { items: yield* decodeDeliveries(page.items.map((json) => ({ json }))), next_cursor: page.next_cursor }
     })
 
     /** Queues a settled delivery again with fresh attempts (superusers). */
     const retry = Effect.fn("Notifications.retry")(function* (principal: Principal, id: NotificationDeliveryId) {
-      yield* requireSuperuser(principal)
+      yield* requireSuperuser(principal, "see and retry notification deliveries")
       const queued = yield* jobs.requeue(deliveryKind, { id }, renderedDelivery).pipe(withDb)
       if (queued.length > 0) return (yield* decodeDeliveries(queued))[0]
       const found = yield* jobs.find(deliveryKind, { id }, renderedDelivery).pipe(withDb)

@@ -1,8 +1,7 @@
 import { SqlClient } from "@effect/sql"
-import { Data, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Data, Duration, Effect, Either, Layer, Metric, Option, Schema } from "effect"
 import { requireSuperuser } from "../Auth/Policy.js"
 import type { Principal } from "../Auth/Principal.js"
-import { retryAfterOf, type HttpError } from "../BotActions/Execute.js"
 import { Bugs } from "../Bugs/Bugs.js"
 import { AppConfig } from "../Config.js"
 import type { UpstreamOutcome } from "../Domain/BugLifecycle.js"
@@ -10,7 +9,7 @@ import { Conflict, ServiceUnavailable } from "../Domain/Errors.js"
 import type { RepoId } from "../Domain/Ids.js"
 import { decodeCursor, SeqCursor, toPage } from "../Domain/Page.js"
 import { type PlannedChange, ReconcileRun, type RecoveryResult } from "../Domain/Reconcile.js"
-import { type GitHubApp, GitHubClient } from "../GitHub/Client.js"
+import { type GitHubApp, GitHubClient, type HttpError, isRateLimited, retryAfterOf } from "../GitHub/Client.js"
 import { Leader } from "../Leader/Leader.js"
 import { reconcileDiscrepancies } from "../Metrics/Series.js"
 import { decodeJsonRows } from "../Sql/Json.js"
@@ -108,20 +107,13 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
     const request = <A>(call: () => Promise<A>): Effect.Effect<A | "not_modified", GitHubFailure> =>
       Effect.gen(function* () {
         for (let attempt = 1; ; attempt++) {
-          const result = yield* Effect.tryPromise({ try: call, catch: (error) => error as HttpError }).pipe(
-            Effect.map((a) => ({ ok: true as const, value: a as A | "not_modified" })),
-            Effect.catchAll((error) => Effect.succeed({ ok: false as const, error }))
-          )
-          if (result.ok) return result.value
-          const error = result.error
+          const result = yield* Effect.either(Effect.tryPromise({ try: call, catch: (error) => error as HttpError }))
+          if (Either.isRight(result)) return result.right
+          const error = result.left
           if (error.status === 304) return "not_modified" as const
-          const limited =
-            error.status === 429 ||
-            (error.status === 403 && (error.response?.headers?.["x-ratelimit-remaining"] === "0" || error.response?.headers?.["retry-after"] !== undefined ||
-              /rate limit/i.test(error.message ?? "")))
           const wait = retryAfterOf(error, Date.now())
           const scaled = Duration.millis(Math.round((wait ?? 60) * 1000 * config.githubWaitScale))
-          if (!limited || attempt >= rateLimitTries || Duration.greaterThan(scaled, config.githubMaxWait)) {
+          if (!isRateLimited(error) || attempt >= rateLimitTries || Duration.greaterThan(scaled, config.githubMaxWait)) {
             return yield* Effect.fail(new GitHubFailure({ message: `${error.status ?? "network"} ${error.message ?? String(error)}`.slice(0, 2000) }))
           }
           yield* Effect.logInfo("GitHub rate limit: waiting as asked").pipe(Effect.annotateLogs({ seconds: wait ?? 60 }))
@@ -246,7 +238,7 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
 
     /** `POST /repos/{id}/reconcile`. */
     const reconcileNow = Effect.fn("Reconciler.reconcileNow")(function* (principal: Principal, id: RepoId, dryRun: boolean) {
-      yield* villages.authorizedRepo(principal, id, "manage_resources").pipe(withDb)
+      yield* villages.authorizedRepo(principal, id, "manage_resources")
       const gh = yield* requireApp
       const installed = yield* installations.installedRepos(id).pipe(withDb)
       if (installed.length === 0) return yield* new Conflict({ message: "no active installation of the GitHub App covers this repo" })
@@ -263,7 +255,7 @@ export class Reconciler extends Effect.Service<Reconciler>()("bugbots/Reconciler
     }).pipe(Effect.withSpan("Reconciler.reconcileAll"))
 
     const runs = Effect.fn("Reconciler.runs")(function* (principal: Principal, id: RepoId, limit: number, cursor: string | undefined) {
-      yield* villages.authorizedRepo(principal, id, "read").pipe(withDb)
+      yield* villages.authorizedRepo(principal, id, "read")
       const after = yield* decodeCursor(cursor, SeqCursor)
       const rows = yield* sql<{ json: string; seq: string }>`
         select ${sql.literal(runColumns)}::text as json, r.seq from reconcile_runs r

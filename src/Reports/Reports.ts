@@ -52,12 +52,6 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
     const repoOrNotFound = (id: RepoId) =>
       villages.findRepo(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(NotFound.of("repo", id)), onSome: Effect.succeed })))
 
-    /** A repo the principal may do `action` on (404 when it cannot see its village). */
-    const authorizedRepo = (principal: Principal, action: "read" | "manage_resources", id: RepoId) =>
-      repoOrNotFound(id).pipe(
-        Effect.tap((r) => authorize(principal, action, { villageId: r.village_id, resource: "repo", resourceId: id }))
-      )
-
     const projectOf = (id: RepoId) => villages.projectOf(id).pipe(Effect.map(Option.getOrThrow))
 
     const dsnOf = (publicKey: string, projectId: number, requestBase: string) => {
@@ -67,7 +61,7 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
     }
 
     const createKey = Effect.fn("Reports.createKey")(function* (principal: Principal, repoId: RepoId, name: string, requestBase: string) {
-      yield* authorizedRepo(principal, "manage_resources", repoId)
+      yield* villages.authorizedRepo(principal, repoId, "manage_resources")
       const projectId = yield* projectOf(repoId)
       const { key, publicKey } = yield* repo.createKey(repoId, name, projectId).pipe(withDb)
       return new CreatedIngestKey({
@@ -81,12 +75,12 @@ export class Reports extends Effect.Service<Reports>()("bugbots/Reports", {
     })
 
     const listKeys = Effect.fn("Reports.listKeys")(function* (principal: Principal, repoId: RepoId) {
-      yield* authorizedRepo(principal, "read", repoId)
+      yield* villages.authorizedRepo(principal, repoId, "read")
       return yield* repo.listKeys(repoId, yield* projectOf(repoId)).pipe(withDb)
     })
 
     const revokeKey = Effect.fn("Reports.revokeKey")(function* (principal: Principal, repoId: RepoId, keyId: IngestKeyId) {
-      yield* authorizedRepo(principal, "manage_resources", repoId)
+      yield* villages.authorizedRepo(principal, repoId, "manage_resources")
       if (!(yield* repo.revokeKey(repoId, keyId).pipe(withDb))) return yield* Effect.fail(NotFound.of("ingest key", keyId))
       yield* keys.invalidateAll
     })

@@ -1,10 +1,11 @@
 import type { HttpServerRequest } from "@effect/platform"
+import { requireSuperuser } from "../Auth/Policy.js"
 import { Webhooks as OctokitWebhooks } from "@octokit/webhooks"
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { Principal } from "../Auth/Principal.js"
 import { AppConfig } from "../Config.js"
 import { correlationId } from "../Correlation.js"
-import { Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
+import { NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed } from "../Domain/Errors.js"
 import {
   DeliveryId,
   DeliveryInFlight,
@@ -141,25 +142,20 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
       return { status: isHandled(event, action) ? "ACCEPTED" : "IGNORED", delivery_id: deliveryId } satisfies Receipt
     })
 
-    const requireSuperuser = (principal: Principal) =>
-      principal.type === "user" && principal.is_superuser
-        ? Effect.void
-        : Effect.fail(new Forbidden({ message: "only a superuser can see and replay webhook deliveries" }))
-
     const list = Effect.fn("Webhooks.list")(function* (
       principal: Principal,
       statuses: ReadonlyArray<DeliveryStatus> | undefined,
       limit: number,
       cursor: string | undefined
     ) {
-      yield* requireSuperuser(principal)
+      yield* requireSuperuser(principal, "see and replay webhook deliveries")
       const page = yield* jobs.list(deliveryKind, statuses?.map((s) => jobStatuses[s]), rendered, limit, cursor).pipe(withDb)
       return { items: yield* decodeDeliveries(page.items.map((json) => ({ json }))), next_cursor: page.next_cursor }
     })
 
     /** Queues a settled delivery again with fresh attempts (after fixing what made it fail). */
     const replay = Effect.fn("Webhooks.replay")(function* (principal: Principal, id: DeliveryId) {
-      yield* requireSuperuser(principal)
+      yield* requireSuperuser(principal, "see and replay webhook deliveries")
       const selector = { meta: { field: "delivery_id", value: id } }
       const queued = yield* jobs.requeue(deliveryKind, selector, rendered).pipe(withDb)
       if (queued.length > 0) return (yield* decodeDeliveries(queued))[0]

@@ -88,6 +88,16 @@ export const failures = {
   forbidden: { status: 403, body: { message: "Resource not accessible by integration", documentation_url: "https://docs.github.com/rest" } }
 } as const
 
+/** GitHub's `Link` relations for page `page` of `last`, as URLs of `url` with another `page`. */
+export const pageLinks = (url: URL, page: number, last: number) => {
+  const link = (p: number, rel: string) => {
+    const to = new URL(url)
+    to.searchParams.set("page", String(p))
+    return `<${to.href}>; rel="${rel}"`
+  }
+  return [...(page < last ? [link(page + 1, "next"), link(last, "last")] : []), ...(page > 1 ? [link(1, "first"), link(page - 1, "prev")] : [])]
+}
+
 const base64url = (text: string) => Buffer.from(text, "base64url").toString("utf8")
 
 export const startGitHubApi = async (options: { readonly appId?: number; readonly slug?: string; readonly perPageMax?: number } = {}) => {
@@ -185,13 +195,9 @@ export const startGitHubApi = async (options: { readonly appId?: number; readonl
     const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 30), options.perPageMax ?? 100)
     const page = Math.max(1, Number(url.searchParams.get("page") ?? 1))
     const last = Math.max(1, Math.ceil(all.length / perPage))
-    const link = (p: number, rel: string) => {
-      const next = new URL(url)
-      next.searchParams.set("page", String(p))
-      next.searchParams.set("per_page", String(perPage))
-      return `<${next.href}>; rel="${rel}"`
-    }
-    const links = [...(page < last ? [link(page + 1, "next"), link(last, "last")] : []), ...(page > 1 ? [link(1, "first"), link(page - 1, "prev")] : [])]
+    const paged = new URL(url)
+    paged.searchParams.set("per_page", String(perPage))
+    const links = pageLinks(paged, page, last)
     return {
       status: 200,
       body: all.slice((page - 1) * perPage, page * perPage),

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto"
 import { sign } from "./GitHub.js"
-import type { GitHubApi } from "./GitHubApi.js"
+import { type GitHubApi, pageLinks } from "./GitHubApi.js"
 
 /**
  * What the reconciler and missed-delivery recovery read from GitHub, added to the shared stand-in
@@ -51,15 +51,6 @@ export const withIssues = (api: GitHubApi, options: { readonly webhookUrl?: stri
     let list = issues.get(repoFullName)
     if (list === undefined) issues.set(repoFullName, (list = []))
     return list
-  }
-
-  const pageLinks = (url: URL, page: number, last: number) => {
-    const link = (p: number, rel: string) => {
-      const to = new URL(url)
-      to.searchParams.set("page", String(p))
-      return `<${to.href}>; rel="${rel}"`
-    }
-    return [...(page < last ? [link(page + 1, "next"), link(last, "last")] : []), ...(page > 1 ? [link(1, "first"), link(page - 1, "prev")] : [])]
   }
 
   api.route("GET", "/repos/:owner/:repo/issues", ({ params, url, headers }) => {
