@@ -2,7 +2,8 @@
  * Shared pieces of the benchmarks: databases, service and baseline processes, their CPU time, a
  * closed-loop HTTP load generator, and rounds that alternate a scenario with its baselines.
  *
- * Knobs every bench reads: BENCH_SECONDS (measured window, default 8), BENCH_ROUNDS (default 3).
+ * Knobs every bench reads: BENCH_SECONDS (measured window, default 8), BENCH_ROUNDS (default 3), and
+ * BENCH_CPU_PROF (a folder: the service writes its `bun --cpu-prof` and `--cpu-prof-md` profiles there when it stops).
  */
 import { freePort, spawnService as spawnChild } from "../test/lib/Child.js"
 import { createDatabase } from "../test/lib/Database.js"
@@ -77,7 +78,10 @@ const settingsOf = (env: Record<string, string | undefined>) => ({
 /** The real service as its own process (`bun run src/main.ts`, test/lib/Child.ts), once `/readyz` answers 200. */
 export const spawnService = async (env: Record<string, string> & { readonly DATABASE_URL: string }) => {
   const settings = { LOG_LEVEL: "warn", ...env }
-  const child = spawnChild(env.DATABASE_URL, settings)
+  const profile = process.env.BENCH_CPU_PROF
+  const child = spawnChild(env.DATABASE_URL, settings, {
+    bunFlags: profile ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${path.resolve(profile)}`] : []
+  })
   await child.ready(60_000)
   const port = Number(new URL(child.baseUrl).port)
   return {

@@ -1,5 +1,6 @@
 import { Effect, Layer, Logger, Option } from "effect"
 import { AppConfig } from "./Config.js"
+import { withCorrelationIds } from "./Correlation.js"
 import { withTraceIds } from "./Tracing.js"
 
 /**
@@ -9,9 +10,10 @@ import { withTraceIds } from "./Tracing.js"
 export const LoggingLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) => {
     const traced = Option.isSome(config.otlpEndpoint)
+    const annotated = <M, O>(logger: Logger.Logger<M, O>) => withCorrelationIds(traced ? withTraceIds(logger) : logger)
     const logger = config.logFormat === "json"
-      ? traced ? Logger.replace(Logger.defaultLogger, Logger.withConsoleLog(withTraceIds(Logger.jsonLogger))) : Logger.json
-      : traced ? Logger.replace(Logger.defaultLogger, withTraceIds(Logger.prettyLogger())) : Logger.pretty
+      ? Logger.replace(Logger.defaultLogger, Logger.withConsoleLog(annotated(Logger.jsonLogger)))
+      : Logger.replace(Logger.defaultLogger, annotated(Logger.prettyLogger()))
     return Layer.merge(logger, Logger.minimumLogLevel(config.logLevel))
   })
 )

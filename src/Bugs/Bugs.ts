@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { type DateTime, Effect, Layer, Option } from "effect"
+import { type DateTime, Effect, Layer, Option, Schema } from "effect"
 import { type Action, authorize, canSee } from "../Auth/Policy.js"
 import type { AgentPrincipal, Principal } from "../Auth/Principal.js"
 import { Agents } from "../Agents/Agents.js"
@@ -67,6 +67,8 @@ const sweepBatch = 100
 /** A change that keeps losing its compare-and-set to others this many times in a row is a bug of ours. */
 const maxWriteAttempts = 20
 const decodeBugs = decodeJsonRows(Bug)
+/** Bugs from their wire objects (a page's rows); one that does not decode is our bug (a defect). */
+const decodeWireBugs = Schema.decodeUnknown(Schema.Array(Bug))
 /** Bugs from their wire JSON (responses of RPC, which re-encodes them). */
 export const decodeJson = (jsons: ReadonlyArray<string>) => decodeBugs(jsons.map((json) => ({ json })))
 
@@ -162,23 +164,22 @@ export class Bugs extends Effect.Service<Bugs>()("bugbots/Bugs", {
     /** A page of the village's bugs, each as its wire JSON. */
     const listRows = Effect.fn("Bugs.listRows")(function* (principal: Principal, villageId: VillageId, params: ListBugsParams) {
       if (!canSee(principal, villageId)) return yield* Effect.fail(NotFound.of("village", villageId))
-      yield* villages.find(villageId)
       const { sort, limit, cursor, ...filters } = params
       const after = sort === "severity" ? yield* decodeCursor(cursor, RankedCursor) : yield* decodeCursor(cursor, CreatedCursor)
       const rows = yield* repo.list(villageId, filters, sort, limit, after).pipe(withDb)
-      return toPage(rows, limit, (r) => r.json, (r) => r.key)
+      // A bug names its village (a foreign key): only an empty page leaves the village's existence to check.
+      if (rows.length === 0) yield* villages.find(villageId)
+      return toPage(rows, limit, (r) => r.bug, (r) => r.key)
     })
 
     const list = (principal: Principal, villageId: VillageId, params: ListBugsParams) =>
       listRows(principal, villageId, params).pipe(
-        Effect.flatMap((page) => decodeJson(page.items).pipe(Effect.map((items) => ({ items, next_cursor: page.next_cursor }))))
+        Effect.flatMap((page) => decodeWireBugs(page.items).pipe(Effect.orDie, Effect.map((items) => ({ items, next_cursor: page.next_cursor }))))
       )
 
-    /** The page as the wire JSON of `{items, next_cursor}`, assembled from the rows' JSON as it is. */
+    /** The page as the wire JSON of `{items, next_cursor}`: the rows' wire objects, stringified once. */
     const listJson = (principal: Principal, villageId: VillageId, params: ListBugsParams) =>
-      listRows(principal, villageId, params).pipe(
-        Effect.map((page) => `{"items":[${page.items.join(",")}],"next_cursor":${JSON.stringify(page.next_cursor)}}`)
-      )
+      listRows(principal, villageId, params).pipe(Effect.map((page) => JSON.stringify(page)))
 
     const events = Effect.fn("Bugs.events")(function* (principal: Principal, id: BugId, limit: number, cursor: string | undefined) {
       yield* getJson(principal, id)

@@ -101,9 +101,10 @@ const renderBug = (alias: string, withDescription: boolean) =>
 const bugColumns = (alias: string) => bugFields.map(([name]) => `${alias}.${name}`).join(", ")
 
 /**
- * A bug's wire JSON from its columns as Bun.SQL reads them, the same text `renderBug` has PostgreSQL
- * build (a test compares them): timestamps to RFC 3339 with milliseconds (both truncate), `int8` to
- * a number. For pages, where building 50 objects in PostgreSQL cost it more than the rest of the query.
+ * A bug's wire object from its columns as Bun.SQL reads them, what `renderBug` has PostgreSQL build
+ * (a test compares them): timestamps to RFC 3339 with milliseconds (both truncate), `int8` to a
+ * number. For pages, where building 50 objects in PostgreSQL cost it more than the rest of the
+ * query; the page is stringified once, whole.
  */
 const wireBug = (row: Record<string, unknown>) => {
   const wire: Record<string, unknown> = {}
@@ -111,7 +112,7 @@ const wireBug = (row: Record<string, unknown>) => {
     const value = row[name]
     wire[name] = value === null ? null : kind === "timestamp" ? (value as Date).toISOString() : kind === "int8" ? Number(value) : value
   }
-  return JSON.stringify(wire)
+  return wire
 }
 const bugJson = (alias: string) => renderBug(alias, true)
 
@@ -317,7 +318,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
 
     /**
      * One page in keyset order (`limit + 1` rows: the extra says whether another page exists), each
-     * row the bug's wire JSON with its sort key; `after` is the sort key of the previous page's last.
+     * row the bug's wire object with its sort key; `after` is the sort key of the previous page's last.
      */
     const list = (
       villageId: VillageId,
@@ -348,7 +349,7 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         order by ${order}
         limit ${limit + 1}`.pipe(
         Effect.map((rows) =>
-          rows.map((row) => ({ json: wireBug(row), key: spec.ranked ? [row.cursor_rank, row.cursor_ts, row.id] : [row.cursor_ts, row.id] }))
+          rows.map((row) => ({ bug: wireBug(row), key: spec.ranked ? [row.cursor_rank, row.cursor_ts, row.id] : [row.cursor_ts, row.id] }))
         )
       )
     }

@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Duration, Effect, Equal } from "effect"
+import { Cause, Duration, Effect, Equal, LogLevel } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../Config.js"
 import { withCorrelationId } from "../Correlation.js"
@@ -125,6 +125,8 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
       )
     }
     const metered = config.metrics === "on"
+    // The request's log line is built only when it would be written (its annotations cost a request more than the rest of the log).
+    const logsRequests = LogLevel.lessThanEqual(config.logLevel, LogLevel.Info)
     return (app) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
@@ -132,18 +134,19 @@ export const RequestMiddleware = HttpLayerRouter.middleware(
         const started = performance.now()
         // The router writes the matched route's template here (Metrics/Http.ts RouteTemplate).
         const slot = metered ? { route: unmatchedRoute } : null
-        const handled = respond(app, request, requestId).pipe(
-          Effect.tap((response) =>
-            Effect.logInfo("http request").pipe(
-              Effect.annotateLogs({
-                method: request.method,
-                url: redactToken(request.url),
-                status: response.status,
-                ms: Math.round(performance.now() - started)
-              })
-            )
-          ),
-          withCorrelationId(requestId)
+        const answered = respond(app, request, requestId)
+        const handled = withCorrelationId(requestId)(
+          logsRequests
+            ? Effect.tap(answered, (response) =>
+              Effect.logInfo("http request").pipe(
+                Effect.annotateLogs({
+                  method: request.method,
+                  url: redactToken(request.url),
+                  status: response.status,
+                  ms: Math.round(performance.now() - started)
+                })
+              ))
+            : answered
         )
         const response = yield* (slot === null ? handled : Effect.locally(handled, CurrentRouteSlot, slot))
         if (slot !== null) recordRequest(request.method, slot.route, response.status, (performance.now() - started) / 1000)

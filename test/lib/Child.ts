@@ -52,13 +52,15 @@ export interface SpawnOptions {
   readonly port?: number
   /** The bootstrap superuser's token; a restarted service is given the one it had. */
   readonly rootToken?: string
+  /** Flags for Bun itself, before the script (a bench's `--cpu-prof-md`). */
+  readonly bunFlags?: ReadonlyArray<string>
 }
 
 /** The service as a separate `bun run src/main.ts` process (to kill it for real), against `databaseUrl`. */
 export const spawnService = (databaseUrl: string, env: Record<string, string> = {}, options: SpawnOptions = {}): ChildService => {
   const port = options.port ?? freePort()
   const rootToken = options.rootToken ?? `root_${randomBytes(16).toString("hex")}`
-  const child = Bun.spawn(["bun", "run", path.resolve(import.meta.dir, "../../src/main.ts")], {
+  const child = Bun.spawn(["bun", ...(options.bunFlags ?? []), "run", path.resolve(import.meta.dir, "../../src/main.ts")], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
