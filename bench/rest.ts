@@ -6,7 +6,8 @@
  *
  * Then the list again, with and without metrics (BUGBOTS_METRICS=off), alternating.
  *
- * Knobs: BENCH_BUGS (default 100000), BENCH_CONCURRENCY (default 32), BENCH_SECONDS, BENCH_ROUNDS.
+ * Knobs: BENCH_BUGS (default 100000), BENCH_CONCURRENCY (default 32), BENCH_SECONDS, BENCH_ROUNDS, and
+ * BENCH_REST_ONLY (some of list,get,put,metrics; default all).
  */
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
@@ -41,7 +42,10 @@ await sql.close()
 /** The bug of the one real PUT whose response the baseline answers; the load moves the others. */
 const sampled = changeable.pop()!
 
+const only = new Set((process.env.BENCH_REST_ONLY ?? "list,get,put,metrics").split(",").map((s) => s.trim()))
+
 interface Scenario {
+  readonly key: string
   readonly name: string
   readonly target: number
   /** A sender of this scenario's requests to `base`, keeping its own place in the round-robin. */
@@ -52,8 +56,9 @@ interface Scenario {
 
 const list = (base: string) => () => fetch(`${base}/api/villages/${village.id}/bugs?status=open&limit=50`, { headers: auth })
 const scenarios: Array<Scenario> = [
-  { name: "GET /api/villages/{id}/bugs?status=open&limit=50", target: 0.04, sender: list, sample: list(service.url) },
+  { key: "list", name: "GET /api/villages/{id}/bugs?status=open&limit=50", target: 0.04, sender: list, sample: list(service.url) },
   {
+    key: "get",
     name: `GET /api/bugs/{id}, ${fmt(readable.length)} bugs round-robin`,
     target: 0.06,
     sender: (base) => {
@@ -63,6 +68,7 @@ const scenarios: Array<Scenario> = [
     sample: () => fetch(`${service.url}/api/bugs/${readable[0]}`, { headers: auth })
   },
   {
+    key: "put",
     name: "PUT /api/bugs/{id}/status, open ↔ triaged",
     target: 0.025,
     // Each request moves a different bug (open → triaged, then back on the next lap): no lock contention.
@@ -83,7 +89,7 @@ const scenarios: Array<Scenario> = [
 
 const rows: Array<Array<string>> = []
 const notes: Array<string> = []
-for (const scenario of scenarios) {
+for (const scenario of scenarios.filter((s) => only.has(s.key))) {
   const sample = await scenario.sample()
   const body = await sample.bytes()
   if (sample.status !== 200) throw new Error(`${scenario.name} answered ${sample.status}: ${new TextDecoder().decode(body)}`)
@@ -118,53 +124,56 @@ for (const scenario of scenarios) {
  * no /metrics), alternating round by round. The metered side is also scraped every second, as
  * Prometheus would (more often than its usual 15 s), so the scrapes' cost is in its figures.
  */
-const unmetered = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token, BUGBOTS_RATE_LIMIT: "0", BUGBOTS_METRICS: "off" })
-// The twin starts cold: one window of its own first, so that both sides are warm when they alternate.
-await load({ pid: unmetered.pid, concurrency, send: list(unmetered.url) })
-const scraped = async <A>(url: string, run: () => Promise<A>) => {
-  let scrapes = 0
-  const timer = setInterval(() => {
-    void fetch(`${url}/metrics`).then(async (r) => {
-      await r.text()
-      if (r.ok) scrapes += 1
-    })
-  }, 1000)
-  try {
-    return { result: await run(), scrapes }
-  } finally {
-    clearInterval(timer)
-  }
-}
 const listName = "GET /api/villages/{id}/bugs?status=open&limit=50"
-const [off, on] = await alternate(`${listName}, metrics off/on`, [
-  ["BUGBOTS_METRICS=off", () => load({ pid: unmetered.pid, concurrency, send: list(unmetered.url) })],
-  ["metrics on, scraped every second", () => scraped(service.url, () => load({ pid: service.pid, concurrency, send: list(service.url) }))]
-])
-await unmetered.stop()
-const offM = medians(off)
-const onM = medians(on.map((w) => w.result))
-const metricsRows = [
-  [`${listName}, BUGBOTS_METRICS=off`, fmt(offM.rps), fmt(offM.p50, 2), fmt(offM.p99, 2), fmt(offM.cpuPerRequest, 3), String(offM.errors), "1.00×"],
-  [
-    `${listName}, metrics on (scraped every second)`, fmt(onM.rps), fmt(onM.p50, 2), fmt(onM.p99, 2), fmt(onM.cpuPerRequest, 3), String(onM.errors),
-    ratio(onM.rps, offM.rps)
-  ]
-]
-/** What recording one request's series costs by itself (the work the middleware adds), timed here over a million calls. */
-const recordCost = (() => {
-  const calls = 1_000_000
-  for (let i = 0; i < 100_000; i++) recordRequest("GET", "/bench/:warmup", 200, 0.05)
-  const before = process.cpuUsage()
-  for (let i = 0; i < calls; i++) recordRequest("GET", "/bench/:id", 200, (i % 100) / 1000)
-  const used = process.cpuUsage(before)
-  return ((used.user + used.system) / 1000) / calls
-})()
-const metricsCost = 1 - onM.rps / offM.rps
-notes.push(
-  `metrics: throughput with them ${ratio(onM.rps, offM.rps)} of without (cost ${fmt(metricsCost * 100, 1)}%, goal ≤ 5%: ${metricsCost <= 0.05 ? "met" : "not met"}); ` +
-    `CPU per request ${fmt(onM.cpuPerRequest / offM.cpuPerRequest, 3)}× without; ${on.reduce((n, w) => n + w.scrapes, 0)} scrapes answered during the metered windows; ` +
-    `recording a request's series costs ${fmt(recordCost * 1000, 3)} µs of CPU (${fmt((recordCost / offM.cpuPerRequest) * 100, 3)}% of a list request's CPU without metrics)`
-)
+const metricsRows: Array<Array<string>> = []
+if (only.has("metrics")) {
+  const unmetered = await spawnService({ DATABASE_URL: databaseUrl, BUGBOTS_BOOTSTRAP_TOKEN: token, BUGBOTS_RATE_LIMIT: "0", BUGBOTS_METRICS: "off" })
+  // The twin starts cold: one window of its own first, so that both sides are warm when they alternate.
+  await load({ pid: unmetered.pid, concurrency, send: list(unmetered.url) })
+  const scraped = async <A>(url: string, run: () => Promise<A>) => {
+    let scrapes = 0
+    const timer = setInterval(() => {
+      void fetch(`${url}/metrics`).then(async (r) => {
+        await r.text()
+        if (r.ok) scrapes += 1
+      })
+    }, 1000)
+    try {
+      return { result: await run(), scrapes }
+    } finally {
+      clearInterval(timer)
+    }
+  }
+  const [off, on] = await alternate(`${listName}, metrics off/on`, [
+    ["BUGBOTS_METRICS=off", () => load({ pid: unmetered.pid, concurrency, send: list(unmetered.url) })],
+    ["metrics on, scraped every second", () => scraped(service.url, () => load({ pid: service.pid, concurrency, send: list(service.url) }))]
+  ])
+  await unmetered.stop()
+  const offM = medians(off)
+  const onM = medians(on.map((w) => w.result))
+  metricsRows.push(
+    [`${listName}, BUGBOTS_METRICS=off`, fmt(offM.rps), fmt(offM.p50, 2), fmt(offM.p99, 2), fmt(offM.cpuPerRequest, 3), String(offM.errors), "1.00×"],
+    [
+      `${listName}, metrics on (scraped every second)`, fmt(onM.rps), fmt(onM.p50, 2), fmt(onM.p99, 2), fmt(onM.cpuPerRequest, 3), String(onM.errors),
+      ratio(onM.rps, offM.rps)
+    ]
+  )
+  /** What recording one request's series costs by itself (the work the middleware adds), timed here over a million calls. */
+  const recordCost = (() => {
+    const calls = 1_000_000
+    for (let i = 0; i < 100_000; i++) recordRequest("GET", "/bench/:warmup", 200, 0.05)
+    const before = process.cpuUsage()
+    for (let i = 0; i < calls; i++) recordRequest("GET", "/bench/:id", 200, (i % 100) / 1000)
+    const used = process.cpuUsage(before)
+    return ((used.user + used.system) / 1000) / calls
+  })()
+  const metricsCost = 1 - onM.rps / offM.rps
+  notes.push(
+    `metrics: throughput with them ${ratio(onM.rps, offM.rps)} of without (cost ${fmt(metricsCost * 100, 1)}%, goal ≤ 5%: ${metricsCost <= 0.05 ? "met" : "not met"}); ` +
+      `CPU per request ${fmt(onM.cpuPerRequest / offM.cpuPerRequest, 3)}× without; ${on.reduce((n, w) => n + w.scrapes, 0)} scrapes answered during the metered windows; ` +
+      `recording a request's series costs ${fmt(recordCost * 1000, 3)} µs of CPU (${fmt((recordCost / offM.cpuPerRequest) * 100, 3)}% of a list request's CPU without metrics)`
+  )
+}
 await service.stop()
 
 console.log(`\nREST API, ${fmt(bugs)} bugs in one village, ${concurrency} concurrent clients (closed loops, one process)\n`)
@@ -174,6 +183,8 @@ console.log(
     rows
   )
 )
-console.log(`\nWhat metrics cost: the list with and without them (two services on the same database, alternating)\n`)
-console.log(table(["scenario", "req/s (median)", "p50 ms", "p99 ms", "CPU ms/req", "errors", "ratio (req/s vs off)"], metricsRows))
+if (metricsRows.length > 0) {
+  console.log(`\nWhat metrics cost: the list with and without them (two services on the same database, alternating)\n`)
+  console.log(table(["scenario", "req/s (median)", "p50 ms", "p99 ms", "CPU ms/req", "errors", "ratio (req/s vs off)"], metricsRows))
+}
 console.log(`\n${notes.map((n) => `- ${n}`).join("\n")}\n\n${await ranWith(service.settings, [alternating, "CPU of the serving process over each window"])}`)

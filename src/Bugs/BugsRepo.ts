@@ -106,10 +106,11 @@ const bugColumns = (alias: string) => bugFields.map(([name]) => `${alias}.${name
  * number. For pages, where building 50 objects in PostgreSQL cost it more than the rest of the
  * query; the page is stringified once, whole.
  */
-const wireBug = (row: Record<string, unknown>) => {
+const wireBug = (row: ReadonlyArray<unknown>) => {
   const wire: Record<string, unknown> = {}
-  for (const [name, kind] of bugFields) {
-    const value = row[name]
+  for (let i = 0; i < bugFields.length; i++) {
+    const [name, kind] = bugFields[i]
+    const value = row[i]
     wire[name] = value === null ? null : kind === "timestamp" ? (value as Date).toISOString() : kind === "int8" ? Number(value) : value
   }
   return wire
@@ -342,14 +343,19 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
       const order = spec.ranked
         ? sql.literal(`b.severity_rank asc, b.created_at desc, b.id desc`)
         : sql.literal(`b.${spec.column} ${spec.dir}, b.id ${spec.dir}`)
-      return sql<Record<string, unknown> & { cursor_ts: string; cursor_rank: number; id: string }>`
+      // Rows as arrays (the columns in `bugFields` order, then the sort key): no object per row to build and read.
+      return sql`
         select ${sql.literal(bugColumns("b"))}, ${sql.literal(cursorTimestamp(`b.${spec.column}`))} as cursor_ts,
           b.severity_rank as cursor_rank from bug_bots b
         where ${sql.and(conds)}
         order by ${order}
-        limit ${limit + 1}`.pipe(
+        limit ${limit + 1}`.values.pipe(
         Effect.map((rows) =>
-          rows.map((row) => ({ bug: wireBug(row), key: spec.ranked ? [row.cursor_rank, row.cursor_ts, row.id] : [row.cursor_ts, row.id] }))
+          rows.map((row) => {
+            const id = row[0] as string
+            const ts = row[bugFields.length] as string
+            return { bug: wireBug(row), key: spec.ranked ? [row[bugFields.length + 1] as number, ts, id] : [ts, id] }
+          })
         )
       )
     }
