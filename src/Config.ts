@@ -80,6 +80,11 @@ export class AppConfig extends Effect.Service<AppConfig>()("bugbots/AppConfig", 
         Config.validate({ message: "BUGBOTS_WEBHOOK_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),
         Config.withDefault(8)
       ),
+      /** Deliveries one instance applies at once (each holds a pool connection for its transaction); 1..64. */
+      webhookConcurrency: yield* Config.integer("BUGBOTS_WEBHOOK_CONCURRENCY").pipe(
+        Config.validate({ message: "BUGBOTS_WEBHOOK_CONCURRENCY must be 1 to 64", validation: (n) => n >= 1 && n <= 64 }),
+        Config.withDefault(4)
+      ),
       /** The first wait of the webhook retry schedule (it doubles, with jitter, capped at 10 minutes). */
       webhookRetryBase: yield* Config.duration("BUGBOTS_WEBHOOK_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(2))),
       /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut (503). */

@@ -6,8 +6,6 @@ import { deliveryKind } from "./Webhooks.js"
 
 /** A delivery worker that died is replaced once its claim runs out: with the sweep and the retry's first wait, inside the 30 s of contract §6. */
 export const claimLease = Duration.seconds(20)
-/** Deliveries processed at once per instance (each holds a database connection for its transaction). */
-const concurrency = 4
 
 /**
  * Failed attempts of a delivery: exponential from `base` with jitter, each wait capped at 10 minutes
@@ -27,7 +25,7 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
     const sync = yield* GitHubSync
     yield* jobs.run({
       kind: deliveryKind,
-      concurrency,
+      concurrency: config.webhookConcurrency,
       lease: claimLease,
       retry: webhookRetry(config.webhookRetryBase) as Schedule.Schedule<unknown, unknown>,
       transactional: true,
