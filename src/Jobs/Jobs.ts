@@ -144,6 +144,12 @@ export interface WorkerSpec<R> {
   readonly kind: string
   /** Jobs processed at once in this instance. */
   readonly concurrency: number
+  /**
+   * Jobs claimed ahead of the free workers (default 0): one claim then serves several jobs instead
+   * of one per freed worker. Their leases run while they wait, so only for kinds whose attempts are
+   * short against `lease`.
+   */
+  readonly prefetch?: number
   /** How long a claim holds; a worker that dies is replaced once it runs out. */
   readonly lease: Duration.Duration
   /** Waits between failed attempts (the row's `max_attempts` bounds them too). */
@@ -438,7 +444,10 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
       Effect.gen(function* () {
         schedules.set(spec.kind, spec.retry)
         const waker = yield* wakerOf(spec.kind)
-        const ready = yield* Queue.bounded<ClaimedJob>(spec.concurrency)
+        const prefetch = spec.prefetch ?? 0
+        /** What this instance may hold at once: the jobs running and those claimed for the next free workers. */
+        const capacity = spec.concurrency + prefetch
+        const ready = yield* Queue.bounded<ClaimedJob>(capacity)
         const held = new Set<ClaimedJob>()
 
         /**
@@ -481,6 +490,8 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
             // A trace of its own per attempt (when traces are exported), so that its log lines carry a trace id.
             Effect.withSpan(`Jobs.attempt ${spec.kind}`, {
               root: true,
+              // The call site is this line for every attempt: not worth an Error per attempt.
+              captureStackTrace: false,
               attributes: { "job.id": job.id, "job.kind": job.kind, "job.attempt": job.attempts + 1 }
             }),
             // Interrupted (the shutdown): still held, so released for another instance.
@@ -495,8 +506,9 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
           )
 
         const dispatch = Effect.gen(function* () {
-          const free = spec.concurrency - held.size
-          const claimed = free <= 0 ? [] : yield* claim(spec.kind, free, spec.lease)
+          // With a prefetch, claim only once at least `prefetch` places are free (or nothing is held), then fill them all.
+          const free = capacity - held.size
+          const claimed = free <= 0 || (held.size > 0 && free < Math.max(1, prefetch)) ? [] : yield* claim(spec.kind, free, spec.lease)
           for (const job of claimed) held.add(job)
           if (claimed.length > 0) return yield* Queue.offerAll(ready, claimed)
           yield* Queue.take(waker).pipe(Effect.timeoutOption(pollInterval))

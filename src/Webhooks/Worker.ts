@@ -26,6 +26,8 @@ export const WebhookWorkerLive = Layer.scopedDiscard(
     yield* jobs.run({
       kind: deliveryKind,
       concurrency: config.webhookConcurrency,
+      // An attempt takes milliseconds against a 20 s lease: claim a worker's worth ahead, one claim for several deliveries.
+      prefetch: config.webhookConcurrency,
       lease: claimLease,
       retry: webhookRetry(config.webhookRetryBase) as Schedule.Schedule<unknown, unknown>,
       transactional: true,
