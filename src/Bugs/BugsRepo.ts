@@ -352,9 +352,10 @@ export class BugsRepo extends Effect.Service<BugsRepo>()("bugbots/BugsRepo", {
         limit ${limit + 1}`.values.pipe(
         Effect.map((rows) =>
           rows.map((row) => {
-            const id = row[0] as string
+            const bug = wireBug(row)
+            const id = bug.id as string
             const ts = row[bugFields.length] as string
-            return { bug: wireBug(row), key: spec.ranked ? [row[bugFields.length + 1] as number, ts, id] : [ts, id] }
+            return { bug, key: spec.ranked ? [row[bugFields.length + 1] as number, ts, id] : [ts, id] }
           })
         )
       )
