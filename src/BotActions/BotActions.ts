@@ -159,9 +159,10 @@ export class BotActions extends Effect.Service<BotActions>()("bugbots/BotActions
     /** Queues a settled action (`DONE` or `FAILED`) again with fresh attempts. */
     const retry = Effect.fn("BotActions.retry")(function* (principal: Principal, id: string) {
       yield* requireSuperuser(principal, "see and retry bot actions")
-      const queued = yield* jobs.requeue(actionKind, { id }, rendered).pipe(withDb)
-      if (queued.length > 0) return (yield* decodeActions(queued))[0]
-      const action = yield* find(id)
+      const retried = yield* jobs.retry(actionKind, { id }, rendered).pipe(withDb)
+      if (retried._tag === "Unknown") return yield* Effect.fail(NotFound.of("bot action", id))
+      const [action] = yield* decodeActions([retried])
+      if (retried._tag === "Requeued") return action
       return yield* new ActionInFlight({ message: `bot action ${id} is ${action.status} already` })
     })
 

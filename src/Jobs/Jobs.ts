@@ -403,6 +403,19 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         where j.kind = ${kind} and ${selecting(where)} and j.status not in ('pending', 'running')
         returning ${sql.literal(render)}::text as json, pg_notify(${jobsChannel}, j.kind)`
 
+    /**
+     * An admin's retry of a job `where` selects: queued again with fresh attempts when it is settled
+     * (`Requeued`, as `render` shows it); else `InFlight` (still queued or running, as `render` shows
+     * it) or `Unknown`.
+     */
+    const retry = (kind: string, where: JobSelector, render: string) =>
+      Effect.gen(function* () {
+        const queued = yield* requeue(kind, where, render)
+        if (queued.length > 0) return { _tag: "Requeued", json: queued[0].json } as const
+        const found = yield* find(kind, where, render)
+        return found.length === 0 ? ({ _tag: "Unknown" } as const) : ({ _tag: "InFlight", json: found[0].json, status: found[0].status } as const)
+      })
+
     /** One page of a kind's jobs (those `where` selects, if given), newest first, as `render(alias)` shows them (SQL building the item's JSON). */
     const list = (
       kind: string,
@@ -508,7 +521,7 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
         const dispatch = Effect.gen(function* () {
           // With a prefetch, claim only once at least `prefetch` places are free (or nothing is held), then fill them all.
           const free = capacity - held.size
-          const claimed = free <= 0 || (held.size > 0 && free < Math.max(1, prefetch)) ? [] : yield* claim(spec.kind, free, spec.lease)
+          const claimed = held.size > 0 && free < Math.max(1, prefetch) ? [] : yield* claim(spec.kind, free, spec.lease)
           for (const job of claimed) held.add(job)
           if (claimed.length > 0) return yield* Queue.offerAll(ready, claimed)
           yield* Queue.take(waker).pipe(Effect.timeoutOption(pollInterval))
@@ -600,7 +613,7 @@ export class Jobs extends Effect.Service<Jobs>()("bugbots/Jobs", {
           Effect.map((rows) => new Set(rows.map((row) => row.key)))
         )
 
-    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, requeue, list, find, run, wake, storedKeys, countsByStatus, leasesActive, queueStats } as const
+    return { enqueue, enqueueDurably, claim, leased, settle, retryOn, release, retry, list, find, run, wake, storedKeys, countsByStatus, leasesActive, queueStats } as const
   }),
   dependencies: [Shutdown.Default]
 }) {}

@@ -188,11 +188,15 @@ export class Notifications extends Effect.Service<Notifications>()("bugbots/Noti
     /** Queues a settled delivery again with fresh attempts (superusers). */
     const retry = Effect.fn("Notifications.retry")(function* (principal: Principal, id: NotificationDeliveryId) {
       yield* requireSuperuser(principal, "see and retry notification deliveries")
-      const queued = yield* jobs.requeue(deliveryKind, { id }, renderedDelivery).pipe(withDb)
-      if (queued.length > 0) return (yield* decodeDeliveries(queued))[0]
-      const found = yield* jobs.find(deliveryKind, { id }, renderedDelivery).pipe(withDb)
-      if (found.length === 0) return yield* Effect.fail(NotFound.of("notification delivery", id))
-      return yield* new DeliveryQueued({ message: `delivery ${id} is ${found[0].status === "running" ? "being sent" : "queued"} already` })
+      const retried = yield* jobs.retry(deliveryKind, { id }, renderedDelivery).pipe(withDb)
+      switch (retried._tag) {
+        case "Requeued":
+          return (yield* decodeDeliveries([retried]))[0]
+        case "Unknown":
+          return yield* Effect.fail(NotFound.of("notification delivery", id))
+        case "InFlight":
+          return yield* new DeliveryQueued({ message: `delivery ${id} is ${retried.status === "running" ? "being sent" : "queued"} already` })
+      }
     })
 
     return { create, list, remove, destination, sweepSla, deliveries, retry } as const

@@ -156,12 +156,15 @@ export class Webhooks extends Effect.Service<Webhooks>()("bugbots/Webhooks", {
     /** Queues a settled delivery again with fresh attempts (after fixing what made it fail). */
     const replay = Effect.fn("Webhooks.replay")(function* (principal: Principal, id: DeliveryId) {
       yield* requireSuperuser(principal, "see and replay webhook deliveries")
-      const selector = { meta: { field: "delivery_id", value: id } }
-      const queued = yield* jobs.requeue(deliveryKind, selector, rendered).pipe(withDb)
-      if (queued.length > 0) return (yield* decodeDeliveries(queued))[0]
-      const found = yield* jobs.find(deliveryKind, selector, rendered).pipe(withDb)
-      if (found.length === 0) return yield* Effect.fail(NotFound.of("webhook delivery", id))
-      return yield* new DeliveryInFlight({ message: `delivery ${id} is ${found[0].status === "running" ? "processing" : "queued"} already` })
+      const retried = yield* jobs.retry(deliveryKind, { meta: { field: "delivery_id", value: id } }, rendered).pipe(withDb)
+      switch (retried._tag) {
+        case "Requeued":
+          return (yield* decodeDeliveries([retried]))[0]
+        case "Unknown":
+          return yield* Effect.fail(NotFound.of("webhook delivery", id))
+        case "InFlight":
+          return yield* new DeliveryInFlight({ message: `delivery ${id} is ${retried.status === "running" ? "processing" : "queued"} already` })
+      }
     })
 
     /** Which deliveries (GUID and event, as GitHub lists them) the ledger holds: their GUIDs. */
