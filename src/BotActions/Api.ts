@@ -54,6 +54,22 @@ const signedNote =
   " Signed with BUGBOTS_INTERNAL_SECRET (503 when it is unset; 401 for a bad signature or a timestamp more than 300 s away); " +
   "unknown body fields are 400."
 
+/** A delivery a worker forwards (signed), stored in the one ledger of /api/webhooks/github with the same effects. */
+const forwardedEvent = <const Name extends string>(name: Name, path: `/${string}`, what: string) =>
+  HttpApiEndpoint.post(name, path)
+    .setHeaders(Signed)
+    .setPayload(ForwardedEvent)
+    .addSuccess(Receipt)
+    .addError(InvalidSignature)
+    .addError(ValidationFailed)
+    .addError(PayloadTooLarge)
+    .addError(ServiceUnavailable)
+    .annotate(
+      OpenApi.Description,
+      `${what} Stored in the one delivery ledger of /api/webhooks/github, deduplicated by (delivery_id, event), with the same effects.` +
+        signedNote
+    )
+
 /** Contract §10: the signed internal v2 protocol of bot workers outside the process. */
 export class BotActionInternalApi extends HttpApiGroup.make("botActionInternal")
   .add(
@@ -93,35 +109,17 @@ export class BotActionInternalApi extends HttpApiGroup.make("botActionInternal")
       )
   )
   .add(
-    HttpApiEndpoint.post("installationSync", "/github/events/installation-sync")
-      .setHeaders(Signed)
-      .setPayload(ForwardedEvent)
-      .addSuccess(Receipt)
-      .addError(InvalidSignature)
-      .addError(ValidationFailed)
-      .addError(PayloadTooLarge)
-      .addError(ServiceUnavailable)
-      .annotate(
-        OpenApi.Description,
-        "An `installation` or `installation_repositories` delivery forwarded by a worker (another event is 400). Stored in the one " +
-          "delivery ledger of /api/webhooks/github, deduplicated by (delivery_id, event), with the same effects." +
-          signedNote
-      )
+    forwardedEvent(
+      "installationSync",
+      "/github/events/installation-sync",
+      "An `installation` or `installation_repositories` delivery forwarded by a worker (another event is 400)."
+    )
   )
   .add(
-    HttpApiEndpoint.post("pullRequest", "/github/events/pull-request")
-      .setHeaders(Signed)
-      .setPayload(ForwardedEvent)
-      .addSuccess(Receipt)
-      .addError(InvalidSignature)
-      .addError(ValidationFailed)
-      .addError(PayloadTooLarge)
-      .addError(ServiceUnavailable)
-      .annotate(
-        OpenApi.Description,
-        "A `pull_request` or `issue_comment` delivery (the gate's /verify and /approve) forwarded by a worker (another event is 400). " +
-          "Stored in the one delivery ledger of /api/webhooks/github, deduplicated by (delivery_id, event), with the same effects." +
-          signedNote
-      )
+    forwardedEvent(
+      "pullRequest",
+      "/github/events/pull-request",
+      "A `pull_request` or `issue_comment` delivery (the gate's /verify and /approve) forwarded by a worker (another event is 400)."
+    )
   )
   .prefix("/internal/v2") {}
